@@ -1,0 +1,43 @@
+# Everything sets itself up: a fresh machine needs only Python 3.11 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+EXTRAS ?= --extra dev
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup demo test check format bench clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen $(EXTRAS)
+	@touch $@
+
+setup: $(VENV)/.synced  ## create the venv and install the locked dependencies
+
+demo: setup  ## run the example customer-360 project on the embedded engine
+	$(BIN)/lakesmith run --project examples/customer360 --env local
+
+test: setup  ## the whole default test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: setup  ## formatting, lint, types
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/pyrefly check
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup  ## every benchmark; each prints one JSON line
+	@for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache examples/*/warehouse examples/*/.lakesmith

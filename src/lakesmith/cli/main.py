@@ -1,0 +1,277 @@
+"""``lakesmith`` commands. Each parses options, calls the core and renders; no logic lives here.
+
+Exit codes: 0 success, 1 a node failed, 2 bad configuration or usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    console,
+    err_console,
+    print_error,
+)
+
+app = typer.Typer(
+    name="lakesmith",
+    help="Lakehouse pipelines for Databricks that also run on your laptop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+table_app = typer.Typer(help="Inspect one table.", no_args_is_help=True)
+app.add_typer(table_app, name="table")
+
+ProjectOpt = Annotated[
+    Path, typer.Option("--project", "-p", help="project folder (or any folder inside it)")
+]
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help="environment overlay config/<env>.yaml")]
+
+
+def _load(project: Path, env: str):
+    from lakesmith.config import load_project
+
+    cfg = load_project(project, env)
+    for warning in cfg.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    return cfg
+
+
+def _guard(func):
+    """Turn lakesmith errors into a message and exit code 2, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from lakesmith.errors import LakesmithError
+
+        try:
+            return func(*args, **kwargs)
+        except LakesmithError as exc:
+            print_error(exc)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except KeyboardInterrupt:
+            err_console.print("[red]interrupted[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper
+
+
+@app.command()
+@_guard
+def run(
+    project: ProjectOpt = Path(),
+    env: EnvOpt = "local",
+    pipeline: Annotated[list[str] | None, typer.Option(help="only this pipeline")] = None,
+    node: Annotated[list[str] | None, typer.Option("--node", "-n", help="only this node")] = None,
+    from_node: Annotated[
+        list[str] | None, typer.Option("--from", help="this node and everything after it")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="nodes with tag")] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the plan; touch nothing")] = False,
+    workers: Annotated[int | None, typer.Option(help="nodes run in parallel")] = None,
+) -> None:
+    """Run pipelines: read, transform and write every selected node in dependency order."""
+    from lakesmith.pipeline.plan import build_plan
+
+    cfg = _load(project, env)
+    plan = build_plan(cfg, nodes=node, from_nodes=from_node, tags=tag, pipelines=pipeline)
+    if dry_run:
+        _print_plan(plan)
+        raise typer.Exit(EXIT_OK)
+
+    from lakesmith.pipeline.runner import Runner
+
+    from .output import RunProgress, print_summary
+
+    story = Runner(cfg, listeners=[RunProgress()], max_workers=workers).run(plan)
+    print_summary(story, cfg.root / cfg.project.stories / story.run_id)
+    if story.status != "succeeded":
+        failed = [n.name for n in story.nodes if n.status == "failed"]
+        err_console.print(
+            f"to resume: lakesmith run -p {cfg.root} -e {env} "
+            + " ".join(f"--from {n}" for n in failed)
+        )
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_plan(plan) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"plan: {len(plan.order)} node(s), nothing will be read or written")
+    for col in ("step", "node", "after", "reads", "writes", "mode"):
+        table.add_column(col)
+    for row in plan.describe():
+        table.add_row(
+            str(row["step"]),
+            str(row["node"]),
+            ", ".join(row["after"]) or "–",
+            "\n".join(row["reads"]) or "–",
+            str(row["writes"]),
+            str(row["mode"]),
+        )
+    console.print(table)
+
+
+@app.command()
+def validate(project: ProjectOpt = Path(), env: EnvOpt = "local") -> None:
+    """Check the project and environment without reading any data; list every error."""
+    from lakesmith.config import load_project
+    from lakesmith.errors import ConfigError, LakesmithError
+
+    try:
+        cfg = load_project(project, env)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            style = "red" if issue.severity == "error" else "yellow"
+            err_console.print(f"[{style}]{issue.severity}:[/] {issue}", soft_wrap=True)
+        errors = sum(1 for i in exc.issues if i.severity == "error")
+        err_console.print(f"[red]{errors} error(s)[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+    except LakesmithError as exc:
+        print_error(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+    for warning in cfg.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    nodes = len(cfg.nodes())
+    console.print(
+        f"[green]valid[/]: {cfg.project.name} · env {env} · catalog {cfg.project.catalog} · "
+        f"{len(cfg.pipelines)} pipeline(s), {nodes} node(s)"
+    )
+
+
+@app.command()
+@_guard
+def tables(
+    project: ProjectOpt = Path(),
+    env: EnvOpt = "local",
+    catalog: Annotated[str | None, typer.Option(help="only this catalog")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List the tables in the local warehouse."""
+    from lakesmith.catalog import LocalCatalog
+
+    cfg = _load(project, env)
+    refs = LocalCatalog(cfg.warehouse).list_tables(catalog)
+    if as_json:
+        console.print_json(json.dumps([r.full_name for r in refs]))
+        return
+    for ref in refs:
+        console.print(ref.full_name)
+    if not refs:
+        err_console.print(f"no tables yet in {cfg.warehouse}; run a pipeline first")
+
+
+@table_app.command("describe")
+@_guard
+def describe(
+    name: Annotated[str, typer.Argument(help="schema.table or catalog.schema.table")],
+    project: ProjectOpt = Path(),
+    env: EnvOpt = "local",
+    history: Annotated[int, typer.Option(help="commits to show")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Schema, row count, version and history of one table."""
+    from rich.table import Table
+
+    from lakesmith.catalog import LocalCatalog
+
+    cfg = _load(project, env)
+    info = LocalCatalog(cfg.warehouse).describe(cfg.table(name), history=history)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "table": info.ref.full_name,
+                    "location": str(info.location),
+                    "version": info.version,
+                    "rows": info.row_count,
+                    "files": info.num_files,
+                    "size_bytes": info.size_bytes,
+                    "partition_columns": info.partition_columns,
+                    "columns": [{"name": c, "type": t} for c, t in info.columns],
+                    "history": info.history,
+                },
+                default=str,
+            )
+        )
+        return
+    console.print(f"[bold]{info.ref.full_name}[/]  {info.location}")
+    console.print(
+        f"version {info.version} · {info.row_count:,} rows · {info.num_files} file(s) · "
+        f"{info.size_bytes:,} bytes"
+        + (
+            f" · partitioned by {', '.join(info.partition_columns)}"
+            if info.partition_columns
+            else ""
+        )
+    )
+    schema = Table(title="schema")
+    schema.add_column("column")
+    schema.add_column("type")
+    for col, typ in info.columns:
+        schema.add_row(col, typ)
+    console.print(schema)
+    hist = Table(title="history")
+    for col in ("version", "timestamp", "operation", "rows added", "run"):
+        hist.add_column(col)
+    for h in info.history:
+        metrics = h.get("operationMetrics") or {}
+        added = metrics.get("num_added_rows", metrics.get("num_target_rows_inserted", ""))
+        hist.add_row(
+            str(h.get("version", "")),
+            str(h.get("timestamp", "")),
+            str(h.get("operation", "")),
+            str(added),
+            str(h.get("lakesmith.run_id", "")),
+        )
+    console.print(hist)
+
+
+@app.command()
+@_guard
+def story(
+    project: ProjectOpt = Path(),
+    env: EnvOpt = "local",
+    run_id: Annotated[str | None, typer.Option("--run", help="run id (default: last)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="summary | markdown | json")] = "summary",
+) -> None:
+    """Show the story of the last run (or of --run ID)."""
+    from lakesmith.pipeline.story.render import to_markdown
+    from lakesmith.pipeline.story.store import load_story
+
+    from .output import print_summary
+
+    cfg = _load(project, env)
+    saved, folder = load_story(cfg.root / cfg.project.stories, run_id)
+    if fmt == "json":
+        console.print_json(saved.model_dump_json(by_alias=True))
+    elif fmt == "markdown":
+        console.print(to_markdown(saved), markup=False)
+    else:
+        print_summary(saved, folder)
+
+
+@app.command()
+def version() -> None:
+    """Print the lakesmith version."""
+    from lakesmith import __version__
+
+    console.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""What users write: the project file, environment overlays and pipeline files.
+
+Every model forbids unknown keys so a typo is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+FileFormat = Literal["csv", "json", "parquet", "delta"]
+FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)
+WriteModeName = Literal["overwrite", "append", "replace_where", "merge", "scd2"]
+WRITE_MODES: tuple[str, ...] = get_args(WriteModeName)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    """``{secret: scope/key}``: resolved at run time by the runtime, never stored in config."""
+
+    secret: str = Field(pattern=r"^[^/\s]+/[^/\s]+$", description="scope/key")
+
+    @property
+    def scope(self) -> str:
+        return self.secret.split("/", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.secret.split("/", 1)[1]
+
+
+SecretValue = SecretRef | SecretStr
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+class LocalConnection(Strict):
+    """Files on this machine; relative paths are relative to the project root."""
+
+    type: Literal["local"]
+    path: str = "."
+
+
+class KeyVaultAuth(Strict):
+    type: Literal["key_vault"] = "key_vault"
+    vault: str = Field(description="vault name or https URL")
+    secret: str = Field(description="name of the secret that holds the storage account key")
+
+
+class DirectKeyAuth(Strict):
+    type: Literal["direct_key"]
+    account_key: SecretValue
+
+
+class DefaultCredentialAuth(Strict):
+    type: Literal["default_credential"]
+
+
+class UnityCatalogAuth(Strict):
+    type: Literal["unity_catalog"]
+
+
+AdlsAuth = Annotated[
+    KeyVaultAuth | DirectKeyAuth | DefaultCredentialAuth | UnityCatalogAuth,
+    Field(discriminator="type"),
+]
+
+
+class AzureAdlsConnection(Strict):
+    """ADLS Gen2 (``abfss://``); the key never appears in logs or stories."""
+
+    type: Literal["azure_adls"]
+    account: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    container: str
+    path_prefix: str = ""
+    auth: AdlsAuth = Field(default_factory=lambda: KeyVaultAuth(vault="", secret=""))
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> AzureAdlsConnection:
+        if isinstance(self.auth, KeyVaultAuth) and not (self.auth.vault and self.auth.secret):
+            raise ValueError("auth key_vault needs 'vault' and 'secret'")
+        return self
+
+
+class UnityCatalogConnection(Strict):
+    """Tables governed by Unity Catalog on Databricks; the local warehouse stands in locally."""
+
+    type: Literal["unity_catalog"]
+    catalog: str | None = None
+
+
+Connection = Annotated[
+    LocalConnection | AzureAdlsConnection | UnityCatalogConnection,
+    Field(discriminator="type"),
+]
+
+
+# --- project -------------------------------------------------------------------------------
+
+
+class Project(Strict):
+    """``lakesmith.yaml`` after the environment overlay is merged in."""
+
+    schema_version: Literal[1]
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    engine: Literal["polars"] = "polars"
+    catalog: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="default catalog")
+    warehouse: str = "warehouse"
+    pipelines: list[str] = Field(default_factory=lambda: ["pipelines/*.yaml"])
+    connections: dict[str, Connection] = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    max_workers: int = Field(default=4, ge=1, le=64)
+    stories: str = ".lakesmith/stories"
+    sample_rows: int = Field(default=5, ge=0, le=100)
+
+
+# --- pipelines -----------------------------------------------------------------------------
+
+
+class Incremental(Strict):
+    """Read only rows whose ``column`` is above the last committed watermark."""
+
+    column: str
+
+
+class TableInput(Strict):
+    table: str
+    incremental: Incremental | None = None
+
+    @field_validator("table")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        from lakesmith.catalog.table_ref import TableRef
+
+        if not TableRef.is_valid(value):
+            raise ValueError(f"'{value}' is not schema.table or catalog.schema.table")
+        return value
+
+
+class PathInput(Strict):
+    path: str
+    format: FileFormat | None = None
+    connection: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    incremental: Incremental | None = None
+
+
+InputSpec = TableInput | PathInput
+
+
+def _input_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, dict):
+        return "table" if "table" in value else "path"
+    return "table" if isinstance(value, TableInput) else "path"
+
+
+InputEntry = Annotated[
+    Annotated[str, Tag("name")]
+    | Annotated[TableInput, Tag("table")]
+    | Annotated[PathInput, Tag("path")],
+    Discriminator(_input_kind),
+]
+
+
+class SqlTransform(Strict):
+    sql: str | None = None
+    sql_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SqlTransform:
+        if bool(self.sql) == bool(self.sql_file):
+            raise ValueError("give exactly one of 'sql' or 'sql_file'")
+        return self
+
+
+class PythonTransform(Strict):
+    python: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:function")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _transform_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "python" if "python" in value else "sql"
+    return "python" if isinstance(value, PythonTransform) else "sql"
+
+
+Transform = Annotated[
+    Annotated[SqlTransform, Tag("sql")] | Annotated[PythonTransform, Tag("python")],
+    Discriminator(_transform_kind),
+]
+
+
+class _Write(Strict):
+    table: str
+    partition_by: list[str] = Field(default_factory=list)
+    schema_evolution: bool = Field(
+        default=False, description="allow new columns (Delta mergeSchema) on append/merge"
+    )
+
+    @field_validator("table")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return TableInput._name(value)
+
+
+class OverwriteWrite(_Write):
+    mode: Literal["overwrite"]
+
+
+class AppendWrite(_Write):
+    mode: Literal["append"]
+
+
+class ReplaceWhereWrite(_Write):
+    mode: Literal["replace_where"]
+    predicate: str = Field(min_length=1, description="SQL predicate; rows outside it stay")
+
+
+class MergeWrite(_Write):
+    mode: Literal["merge"]
+    keys: list[str] = Field(min_length=1)
+    update_condition: str | None = None
+    insert_condition: str | None = None
+    delete_condition: str | None = None
+    delete_unmatched: bool = Field(
+        default=False, description="delete target rows missing from the source"
+    )
+
+
+class Scd2Write(_Write):
+    mode: Literal["scd2"]
+    keys: list[str] = Field(min_length=1)
+    tracked_columns: list[str] | None = Field(
+        default=None, description="columns whose change opens a new version; default all"
+    )
+    effective_column: str | None = Field(
+        default=None, description="source column with the change time; default the run start"
+    )
+    valid_from: str = "valid_from"
+    valid_to: str = "valid_to"
+    is_current: str = "is_current"
+
+
+WriteSpec = Annotated[
+    OverwriteWrite | AppendWrite | ReplaceWhereWrite | MergeWrite | Scd2Write,
+    Field(discriminator="mode"),
+]
+
+
+class Node(Strict):
+    """read -> transform -> write; one output table per node."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str = ""
+    inputs: dict[str, InputEntry] = Field(default_factory=dict)
+    transform: Transform | None = None
+    write: WriteSpec
+    depends_on: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    retries: int = Field(default=0, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    sensitive: list[str] = Field(
+        default_factory=list, description="columns redacted in story samples"
+    )
+
+    def input_specs(self) -> dict[str, InputSpec]:
+        """Inputs with the string shorthand expanded to a table input."""
+        return {
+            alias: TableInput(table=spec) if isinstance(spec, str) else spec
+            for alias, spec in self.inputs.items()
+        }
+
+
+class Pipeline(Strict):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    description: str = ""
+    nodes: list[Node] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""Connections: where files and tables live, and how to authenticate there."""

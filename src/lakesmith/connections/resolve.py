@@ -1,0 +1,64 @@
+"""Turn a path input plus its connection into a URI and storage options for the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakesmith.config import models
+from lakesmith.errors import LakesmithError, MissingDependency
+from lakesmith.runtime.secrets import SecretResolver
+
+
+@dataclass(frozen=True)
+class Location:
+    uri: str
+    storage_options: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def locate(
+    spec: models.PathInput,
+    connections: dict[str, models.Connection],
+    root: Path,
+    secrets: SecretResolver,
+) -> Location:
+    """Where a path input lives. Local paths are relative to the connection, then the root."""
+    conn = connections.get(spec.connection) if spec.connection else None
+    if conn is None or isinstance(conn, models.LocalConnection):
+        base = root / conn.path if conn else root
+        path = Path(spec.path).expanduser()
+        return Location(str(path if path.is_absolute() else (base / path).resolve()))
+    if isinstance(conn, models.AzureAdlsConnection):
+        prefix = "/".join(p.strip("/") for p in (conn.path_prefix, spec.path) if p)
+        uri = f"abfss://{conn.container}@{conn.account}.dfs.core.windows.net/{prefix}"
+        return Location(uri, adls_storage_options(conn, secrets))
+    raise LakesmithError(
+        f"connection type '{conn.type}' holds tables, not files",
+        hint="read its tables with 'table:' instead of 'path:'",
+    )
+
+
+def adls_storage_options(
+    conn: models.AzureAdlsConnection, secrets: SecretResolver
+) -> dict[str, str]:
+    auth = conn.auth
+    if isinstance(auth, models.DirectKeyAuth):
+        return {"account_name": conn.account, "account_key": secrets.resolve(auth.account_key)}
+    if isinstance(auth, models.KeyVaultAuth):
+        try:
+            from azure.identity import DefaultAzureCredential
+            from azure.keyvault.secrets import SecretClient
+        except ImportError as exc:
+            raise MissingDependency("Key Vault authentication", "azure") from exc
+        url = (
+            auth.vault
+            if auth.vault.startswith("https://")
+            else (f"https://{auth.vault}.vault.azure.net")
+        )
+        client = SecretClient(url, DefaultAzureCredential())
+        key = client.get_secret(auth.secret).value or ""
+        return {"account_name": conn.account, "account_key": secrets.resolve(key)}
+    raise LakesmithError(
+        f"auth type '{auth.type}' is not supported for file reads on the embedded engine yet",
+        hint="use auth type direct_key or key_vault locally",
+    )

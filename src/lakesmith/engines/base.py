@@ -1,0 +1,63 @@
+"""The Engine protocol: what a pipeline needs from Polars today and Spark tomorrow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lakesmith.catalog.table_ref import TableRef
+from lakesmith.config.models import FileFormat, WriteSpec
+
+Schema = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write did; ``version`` is None when nothing was committed."""
+
+    table: TableRef
+    mode: str
+    rows: int
+    version: int | None
+    schema_before: Schema | None
+    schema_after: Schema
+    metrics: dict[str, Any] = field(default_factory=dict)
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def committed(self) -> bool:
+        return self.version is not None
+
+
+class Engine(Protocol):
+    """Reads return the engine's lazy frame; writes are atomic per table."""
+
+    name: str
+
+    def read_table(self, ref: TableRef) -> Any: ...
+
+    def read_path(
+        self,
+        path: str,
+        fmt: FileFormat,
+        *,
+        options: Mapping[str, Any] | None = None,
+        storage_options: Mapping[str, str] | None = None,
+    ) -> Any: ...
+
+    def sql(self, query: str, frames: Mapping[str, Any]) -> Any: ...
+
+    def table_exists(self, ref: TableRef) -> bool: ...
+
+    def table_schema(self, ref: TableRef) -> Schema | None: ...
+
+    def write(
+        self,
+        frame: Any,
+        ref: TableRef,
+        spec: WriteSpec,
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+        run_started: Any = None,
+    ) -> WriteResult: ...

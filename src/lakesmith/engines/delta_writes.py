@@ -1,0 +1,263 @@
+"""Write modes on delta-rs. Each mode ends in exactly one Delta commit, or none.
+
+The frame arrives collected and Delta-ready; nothing here decides *what* to write, only how.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
+
+from lakesmith.config import models
+from lakesmith.errors import ConcurrentWriteError, WriteError
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_MERGE_KEY_PREFIX = "__lakesmith_mk_"
+
+
+def quote(column: str) -> str:
+    """Quote an identifier for delta-rs predicates (DataFusion lowercases bare names)."""
+    return '"' + column.replace('"', '""') + '"'
+
+
+def clean_message(exc: BaseException) -> str:
+    return _ANSI.sub("", str(exc)).strip()
+
+
+def _commit(metadata: Mapping[str, str] | None) -> CommitProperties:
+    return CommitProperties(custom_metadata=dict(metadata or {}))
+
+
+def write(
+    uri: str,
+    df: pl.DataFrame,
+    spec: models.WriteSpec,
+    *,
+    exists: bool,
+    commit_metadata: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, str] | None = None,
+    run_started: datetime,
+) -> dict[str, Any] | None:
+    """Apply one write mode; returns delta-rs metrics, or None when there was nothing to do.
+
+    Raises:
+        WriteError: the write was refused (bad keys, schema mismatch ...); table unchanged.
+        ConcurrentWriteError: another writer committed first; retrying may succeed.
+    """
+    opts = dict(storage_options) if storage_options else None
+    try:
+        match spec:
+            case models.OverwriteWrite():
+                return _write(uri, df, spec, "overwrite", metadata=commit_metadata, opts=opts)
+            case models.AppendWrite():
+                if df.height == 0 and exists:
+                    return None
+                return _write(uri, df, spec, "append", metadata=commit_metadata, opts=opts)
+            case models.ReplaceWhereWrite():
+                predicate = spec.predicate if exists else None
+                return _write(
+                    uri,
+                    df,
+                    spec,
+                    "overwrite",
+                    metadata=commit_metadata,
+                    opts=opts,
+                    predicate=predicate,
+                )
+            case models.MergeWrite():
+                return _merge(uri, df, spec, exists, commit_metadata, opts)
+            case models.Scd2Write():
+                return _scd2(uri, df, spec, exists, commit_metadata, opts, run_started)
+    except CommitFailedError as exc:
+        raise ConcurrentWriteError(
+            f"another writer changed {uri} during this write: {clean_message(exc)}",
+            hint="nothing was committed; the runner retries this node when retries > 0",
+        ) from exc
+    except SchemaMismatchError as exc:
+        raise WriteError(
+            f"the data does not match the table schema: {clean_message(exc)}",
+            hint="set write.schema_evolution: true to add new columns, or cast the columns "
+            "in the transform; mode overwrite replaces the schema",
+        ) from exc
+    except DeltaError as exc:
+        raise WriteError(f"delta-rs refused the write: {clean_message(exc)}") from exc
+    raise AssertionError(f"unhandled write mode {spec.mode}")
+
+
+def _write(
+    uri: str,
+    df: pl.DataFrame,
+    spec: models.WriteSpec,
+    mode: Any,
+    *,
+    metadata: Mapping[str, str] | None,
+    opts: dict[str, str] | None,
+    predicate: str | None = None,
+) -> dict[str, Any]:
+    if mode == "overwrite" and predicate is None:
+        schema_mode = "overwrite"
+    else:
+        schema_mode = "merge" if spec.schema_evolution else None
+    write_deltalake(
+        uri,
+        df.to_arrow(),
+        mode=mode,
+        partition_by=spec.partition_by or None,
+        schema_mode=schema_mode,
+        predicate=predicate,
+        storage_options=opts,
+        commit_properties=_commit(metadata),
+    )
+    return {"num_added_rows": df.height}
+
+
+def _require_unique_keys(df: pl.DataFrame, keys: list[str], what: str) -> None:
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise WriteError(
+            f"{what} keys {missing} are not columns of the data",
+            hint=f"columns: {', '.join(df.columns)}",
+        )
+    dupes = df.group_by(keys).len().filter(pl.col("len") > 1)
+    if dupes.height:
+        sample = dupes.head(3).drop("len").to_dicts()
+        raise WriteError(
+            f"{dupes.height} key(s) appear more than once in the {what} source, e.g. {sample}",
+            hint="deduplicate in the transform (e.g. QUALIFY row_number() OVER "
+            "(PARTITION BY key ORDER BY updated_at DESC) = 1)",
+        )
+
+
+def _merge(
+    uri: str,
+    df: pl.DataFrame,
+    spec: models.MergeWrite,
+    exists: bool,
+    metadata: Mapping[str, str] | None,
+    opts: dict[str, str] | None,
+) -> dict[str, Any] | None:
+    _require_unique_keys(df, spec.keys, "merge")
+    if not exists and not spec.insert_condition:
+        return _write(uri, df, spec, "error", metadata=metadata, opts=opts)
+    if not exists:  # an insert condition needs the SQL of MERGE: start from an empty table
+        _write(uri, df.clear(), spec, "error", metadata=metadata, opts=opts)
+    if df.height == 0 and not spec.delete_unmatched:
+        return None
+    on = " AND ".join(f"target.{quote(k)} = source.{quote(k)}" for k in spec.keys)
+    merger = DeltaTable(uri, storage_options=opts).merge(
+        df.to_arrow(),
+        predicate=on,
+        source_alias="source",
+        target_alias="target",
+        merge_schema=spec.schema_evolution,
+        commit_properties=_commit(metadata),
+    )
+    if spec.delete_condition:
+        merger = merger.when_matched_delete(predicate=spec.delete_condition)
+    merger = merger.when_matched_update_all(predicate=spec.update_condition)
+    merger = merger.when_not_matched_insert_all(predicate=spec.insert_condition)
+    if spec.delete_unmatched:
+        merger = merger.when_not_matched_by_source_delete()
+    return merger.execute()
+
+
+def _scd2(
+    uri: str,
+    df: pl.DataFrame,
+    spec: models.Scd2Write,
+    exists: bool,
+    metadata: Mapping[str, str] | None,
+    opts: dict[str, str] | None,
+    run_started: datetime,
+) -> dict[str, Any] | None:
+    """Type-2 history as one MERGE over a staged union.
+
+    Changed keys appear twice in the stage: once with their key (closes the current
+    version) and once with a NULL merge key (never matches, so it inserts the new version).
+    """
+    _require_unique_keys(df, spec.keys, "scd2")
+    reserved = {spec.valid_from, spec.valid_to, spec.is_current}
+    clash = reserved & set(df.columns)
+    if clash:
+        raise WriteError(
+            f"scd2 source already has column(s) {sorted(clash)}",
+            hint="drop them in the transform or rename valid_from/valid_to/is_current",
+        )
+    ts_type = pl.Datetime("us", "UTC")
+    if spec.effective_column:
+        if spec.effective_column not in df.columns:
+            raise WriteError(f"effective_column '{spec.effective_column}' is not in the data")
+        effective = pl.col(spec.effective_column).cast(ts_type)
+    else:
+        effective = pl.lit(run_started, dtype=ts_type)
+    versioned = df.with_columns(
+        effective.alias(spec.valid_from),
+        pl.lit(None, dtype=ts_type).alias(spec.valid_to),
+        pl.lit(True).alias(spec.is_current),
+    )
+    if not exists:
+        return _write(uri, versioned, spec, "error", metadata=metadata, opts=opts)
+
+    payload = [c for c in df.columns if c not in spec.keys]
+    tracked = spec.tracked_columns or [c for c in payload if c != spec.effective_column]
+    unknown = [c for c in tracked if c not in df.columns]
+    if unknown:
+        raise WriteError(f"tracked_columns {unknown} are not columns of the data")
+    current = (
+        pl.scan_delta(uri, storage_options=opts)
+        .filter(pl.col(spec.is_current))
+        .select([*spec.keys, *tracked])
+        .collect()
+    )
+    joined = versioned.join(
+        current.with_columns(pl.lit(True).alias("__found")),
+        on=spec.keys,
+        how="left",
+        suffix="__cur",
+        nulls_equal=True,
+    )
+    matched = pl.col("__found").fill_null(False)
+    differs = pl.any_horizontal(
+        [pl.col(c).ne_missing(pl.col(f"{c}__cur")) for c in tracked] or [pl.lit(False)]
+    )
+    changed = joined.filter(matched & differs).select(versioned.columns)
+    new = joined.filter(~matched).select(versioned.columns)
+    if changed.height == 0 and new.height == 0:
+        return None
+    key_cols = {k: f"{_MERGE_KEY_PREFIX}{k}" for k in spec.keys}
+    stage = pl.concat(
+        [
+            changed.with_columns(pl.col(k).alias(mk) for k, mk in key_cols.items()),
+            pl.concat([changed, new]).with_columns(
+                pl.lit(None, dtype=df.schema[k]).alias(mk) for k, mk in key_cols.items()
+            ),
+        ]
+    )
+    on = " AND ".join(f"target.{quote(k)} = source.{quote(mk)}" for k, mk in key_cols.items())
+    on += f" AND target.{quote(spec.is_current)} = true"
+    inserts = {quote(c): f"source.{quote(c)}" for c in versioned.columns}
+    return (
+        DeltaTable(uri, storage_options=opts)
+        .merge(
+            stage.to_arrow(),
+            predicate=on,
+            source_alias="source",
+            target_alias="target",
+            merge_schema=spec.schema_evolution,
+            commit_properties=_commit(metadata),
+        )
+        .when_matched_update(
+            {
+                quote(spec.valid_to): f"source.{quote(spec.valid_from)}",
+                quote(spec.is_current): "false",
+            }
+        )
+        .when_not_matched_insert(inserts)
+        .execute()
+    )

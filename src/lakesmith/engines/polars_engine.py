@@ -1,0 +1,117 @@
+"""The embedded engine: Polars lazy frames over Delta tables in the local warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from lakesmith.catalog.local import LocalCatalog
+from lakesmith.catalog.table_ref import TableRef
+from lakesmith.config.models import FileFormat, WriteSpec
+from lakesmith.errors import LakesmithError
+
+from . import delta_writes
+from .base import Schema, WriteResult
+from .frames import delta_ready, schema_of
+
+SAMPLE_LIMIT = 20
+
+
+class PolarsEngine:
+    """Reads lazily, collects once per node, writes with delta-rs."""
+
+    name = "polars"
+
+    def __init__(self, catalog: LocalCatalog, default_catalog: str) -> None:
+        self.catalog = catalog
+        self.default_catalog = default_catalog
+
+    def read_table(self, ref: TableRef) -> pl.LazyFrame:
+        self.catalog.require(ref)
+        return pl.scan_delta(self.catalog.uri(ref))
+
+    def read_path(
+        self,
+        path: str,
+        fmt: FileFormat,
+        *,
+        options: Mapping[str, Any] | None = None,
+        storage_options: Mapping[str, str] | None = None,
+    ) -> pl.LazyFrame:
+        opts = dict(options or {})
+        storage = dict(storage_options) if storage_options else None
+        try:
+            match fmt:
+                case "csv":
+                    opts.setdefault("try_parse_dates", True)
+                    return pl.scan_csv(path, storage_options=storage, **opts)
+                case "json":
+                    if opts.pop("multiline", False):
+                        return pl.read_json(path, **opts).lazy()
+                    return pl.scan_ndjson(path, storage_options=storage, **opts)
+                case "parquet":
+                    return pl.scan_parquet(path, storage_options=storage, **opts)
+                case "delta":
+                    return pl.scan_delta(path, storage_options=storage, **opts)
+        except TypeError as exc:
+            raise LakesmithError(
+                f"bad read option for {fmt} file {path}: {exc}",
+                hint=f"options are passed to polars.scan_{fmt}; check their names",
+            ) from exc
+        raise AssertionError(f"unknown format {fmt}")
+
+    def sql(self, query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+        from .duckdb_sql import run_sql
+
+        return run_sql(query, frames, self._resolve)
+
+    def _resolve(self, name: str) -> pl.LazyFrame:
+        return self.read_table(TableRef.parse(name, default_catalog=self.default_catalog))
+
+    def table_exists(self, ref: TableRef) -> bool:
+        return self.catalog.exists(ref)
+
+    def table_schema(self, ref: TableRef) -> Schema | None:
+        if not self.catalog.exists(ref):
+            return None
+        return schema_of(pl.scan_delta(self.catalog.uri(ref)))
+
+    def write(
+        self,
+        frame: pl.LazyFrame | pl.DataFrame,
+        ref: TableRef,
+        spec: WriteSpec,
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+        run_started: datetime | None = None,
+    ) -> WriteResult:
+        df = delta_ready(frame.collect() if isinstance(frame, pl.LazyFrame) else frame)
+        before = self.table_schema(ref)
+        uri = self.catalog.uri(ref)
+        self.catalog.path(ref).parent.mkdir(parents=True, exist_ok=True)
+        metrics = delta_writes.write(
+            uri,
+            df,
+            spec,
+            exists=before is not None,
+            commit_metadata=commit_metadata,
+            run_started=run_started or datetime.now(UTC),
+        )
+        version = None
+        if metrics is not None:
+            from deltalake import DeltaTable
+
+            version = DeltaTable(uri).version()
+        return WriteResult(
+            table=ref,
+            mode=spec.mode,
+            rows=df.height,
+            version=version,
+            schema_before=before,
+            schema_after=self.table_schema(ref) or schema_of(df),
+            metrics=metrics or {},
+            sample=df.head(SAMPLE_LIMIT).to_dicts(),
+        )

@@ -1,0 +1,93 @@
+"""Databricks-dialect SQL: parse once, find the tables it reads, rewrite names, transpile.
+
+sqlglot is imported lazily so projects without SQL nodes do not pay for it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lakesmith.errors import SqlError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+SOURCE_DIALECT = "databricks"
+
+
+def parse(sql: str) -> exp.Expr:
+    """Parse one statement written in the Databricks dialect.
+
+    Raises:
+        SqlError: with line and column of the first syntax error.
+    """
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=SOURCE_DIALECT) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        detail = first.get("description", str(exc)) if first else str(exc)
+        raise SqlError(
+            f"SQL does not parse{where}: {detail}",
+            hint="transforms are written in the Databricks (Spark SQL) dialect",
+        ) from exc
+    if len(statements) != 1:
+        raise SqlError(
+            f"a SQL transform must be one SELECT statement, found {len(statements)}",
+            hint="split it into several nodes, or use CTEs (WITH ...)",
+        )
+    return statements[0]
+
+
+def _cte_names(tree: exp.Expr) -> set[str]:
+    from sqlglot import exp
+
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def _dotted(table: exp.Table) -> str:
+    return ".".join(p.name for p in table.parts)
+
+
+def referenced_tables(tree: exp.Expr) -> list[str]:
+    """Names of the tables a query reads (CTE names excluded), in first-seen order."""
+    from sqlglot import exp
+
+    ctes = _cte_names(tree)
+    seen: dict[str, None] = {}
+    for table in tree.find_all(exp.Table):
+        name = _dotted(table)
+        if name and name.lower() not in ctes:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def rewrite_tables(tree: exp.Expr, rename: Callable[[str], str | None]) -> exp.Expr:
+    """Replace table names with engine-local ones, keeping the original name as an alias.
+
+    ``rename`` gets the dotted name and returns the replacement, or None to leave it.
+    """
+    from sqlglot import exp
+
+    ctes = _cte_names(tree)
+    tree = tree.copy()
+    for table in list(tree.find_all(exp.Table)):
+        name = _dotted(table)
+        if not name or name.lower() in ctes:
+            continue
+        new = rename(name)
+        if new is None:
+            continue
+        alias = table.alias or table.name
+        replacement = exp.Table(this=exp.to_identifier(new))
+        replacement.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        table.replace(replacement)
+    return tree
+
+
+def to_dialect(tree: exp.Expr, dialect: str) -> str:
+    return tree.sql(dialect=dialect)

@@ -1,0 +1,101 @@
+"""One root exception with typed leaves that say what went wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_LISTED_ISSUES = 50
+
+
+class LakesmithError(Exception):
+    """Root of every error lakesmith raises on purpose.
+
+    ``retryable`` tells the runner whether trying the same node again can help.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a project file: what, where (file, line, key path) and how to fix it."""
+
+    message: str
+    key: str = ""
+    file: Path | None = None
+    line: int | None = None
+    hint: str = ""
+    severity: str = "error"
+
+    @property
+    def location(self) -> str:
+        where = str(self.file) if self.file else "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.key}" if self.key else where
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+
+class ConfigError(LakesmithError):
+    """A project does not validate; carries every issue found in one pass."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        errors = [i for i in issues if i.severity == "error"]
+        shown = errors[:MAX_LISTED_ISSUES]
+        lines = [f"{len(errors)} configuration error(s):", *(f"  {i}" for i in shown)]
+        if len(errors) > len(shown):
+            lines.append(f"  ... and {len(errors) - len(shown)} more")
+        super().__init__("\n".join(lines))
+
+
+class ProjectNotFound(LakesmithError):
+    """No lakesmith.yaml where one was expected."""
+
+
+class TableNotFound(LakesmithError):
+    """A table name does not resolve to an existing table."""
+
+
+class SqlError(LakesmithError):
+    """SQL that does not parse or fails to run on the embedded engine."""
+
+
+class WriteError(LakesmithError):
+    """A write was refused before anything was committed; the table is unchanged."""
+
+
+class TransformError(LakesmithError):
+    """A user transform could not be loaded or returned something unusable."""
+
+
+class SecretNotFound(LakesmithError):
+    """A secret reference did not resolve in any provider; lists what was tried."""
+
+
+class MissingDependency(LakesmithError):
+    """An optional extra is needed; the hint is the install command."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional dependencies of lakesmith[{extra}].",
+            hint=f"pip install 'lakesmith[{extra}]'  (or: uv sync --extra {extra})",
+        )
+
+
+class ConcurrentWriteError(LakesmithError):
+    """Another writer committed first; safe to retry."""
+
+    retryable = True

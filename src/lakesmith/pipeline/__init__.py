@@ -1,0 +1,1 @@
+"""Plans, the runner, incremental state and run stories."""

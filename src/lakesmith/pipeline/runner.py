@@ -1,0 +1,299 @@
+"""Run a plan: independent nodes in parallel, retries with backoff, a story for every run.
+
+A failed node stops its dependents, never unrelated nodes. Each node's write is one Delta
+commit, so a failure at any point leaves its table at the previous version.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import json
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from lakesmith.catalog.local import LocalCatalog
+from lakesmith.config import models
+from lakesmith.config.loader import ProjectConfig
+from lakesmith.connections.resolve import locate
+from lakesmith.engines.base import Engine
+from lakesmith.errors import LakesmithError
+from lakesmith.runtime.detect import platform
+from lakesmith.runtime.secrets import SecretResolver
+
+from . import state, transforms
+from .events import Listener, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted
+from .graph import sql_table_names
+from .plan import Plan, PlannedNode
+from .story.model import ErrorReport, InputReport, NodeReport, RunStory, diff_schema
+from .story.store import save_story
+
+REDACTED = "***"
+_PACKAGES = ("lakesmith", "polars", "deltalake", "duckdb", "sqlglot", "narwhals", "pyarrow")
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def package_versions() -> dict[str, str]:
+    import platform as py_platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": py_platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def default_engine(cfg: ProjectConfig) -> Engine:
+    from lakesmith.engines.polars_engine import PolarsEngine
+
+    return PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)
+
+
+class _NoNewData(Exception):
+    """Every incremental input is exhausted: nothing to write this run."""
+
+
+class Runner:
+    """Executes plans for one project and environment.
+
+    Example:
+        >>> cfg = load_project("examples/customer360", env="local")  # doctest: +SKIP
+        >>> story = Runner(cfg).run(build_plan(cfg))  # doctest: +SKIP
+        >>> story.status  # doctest: +SKIP
+        'succeeded'
+    """
+
+    def __init__(
+        self,
+        cfg: ProjectConfig,
+        *,
+        engine: Engine | None = None,
+        listeners: Iterable[Listener] = (),
+        max_workers: int | None = None,
+        secrets: SecretResolver | None = None,
+        save: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.engine = engine or default_engine(cfg)
+        self.catalog = LocalCatalog(cfg.warehouse)
+        self.listeners = list(listeners)
+        self.max_workers = max_workers or cfg.project.max_workers
+        self.secrets = secrets or SecretResolver(cfg.root)
+        self.watermarks = state.WatermarkStore(self.catalog, cfg.project.catalog)
+        self.save = save
+        self._emit_lock = threading.Lock()
+
+    def _emit(self, event: Any) -> None:
+        with self._emit_lock:
+            for listener in self.listeners:
+                listener(event)
+
+    def run(self, plan: Plan) -> RunStory:
+        started = datetime.now(UTC)
+        story = RunStory(
+            run_id=new_run_id(started),
+            project=self.cfg.project.name,
+            env=self.cfg.env,
+            engine=self.engine.name,
+            platform=platform(),
+            config_hash=self.cfg.config_hash,
+            started_at=started,
+            selection=plan.selection,
+            versions=package_versions(),
+        )
+        self._emit(RunStarted(story, plan.order))
+        reports: dict[str, NodeReport] = {}
+        try:
+            self._schedule(plan, story, reports)
+        except KeyboardInterrupt:
+            story.status = "interrupted"
+            raise
+        finally:
+            story.nodes = [reports[n] for n in plan.order if n in reports]
+            if story.status != "interrupted":
+                failed = any(r.status == "failed" for r in story.nodes)
+                story.status = "failed" if failed else "succeeded"
+            story.finished_at = datetime.now(UTC)
+            story.duration_s = round((story.finished_at - started).total_seconds(), 3)
+            if self.save:
+                save_story(story, self.cfg.root / self.cfg.project.stories)
+            self._emit(RunFinished(story))
+        return story
+
+    def _schedule(self, plan: Plan, story: RunStory, reports: dict[str, NodeReport]) -> None:
+        sorter = graphlib.TopologicalSorter({n: pn.upstream for n, pn in plan.nodes.items()})
+        sorter.prepare()
+        blocked: dict[str, str] = {}
+        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="lakesmith") as pool:
+            running: dict[Future[NodeReport], str] = {}
+            while sorter.is_active():
+                for name in sorter.get_ready():
+                    pn = plan.nodes[name]
+                    if name in blocked:
+                        reports[name] = self._skipped(pn, blocked[name])
+                        self._emit(NodeFinished(reports[name]))
+                        sorter.done(name)
+                    else:
+                        running[pool.submit(self._run_node, pn, story)] = name
+                if not running:
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    report = future.result()
+                    reports[name] = report
+                    if report.status == "failed":
+                        for child in plan.downstream(name):
+                            blocked.setdefault(child, f"upstream node '{name}' failed")
+                    self._emit(NodeFinished(report))
+                    sorter.done(name)
+
+    def _skipped(self, pn: PlannedNode, reason: str) -> NodeReport:
+        return NodeReport(
+            name=pn.name,
+            pipeline=pn.pipeline,
+            status="skipped",
+            table=pn.target.full_name,
+            mode=pn.node.write.mode,
+            skipped_because=reason,
+        )
+
+    def _run_node(self, pn: PlannedNode, story: RunStory) -> NodeReport:
+        report = NodeReport(
+            name=pn.name,
+            pipeline=pn.pipeline,
+            status="failed",
+            table=pn.target.full_name,
+            mode=pn.node.write.mode,
+            started_at=datetime.now(UTC),
+        )
+        clock = time.perf_counter()
+        attempts = pn.node.retries + 1
+        for attempt in range(1, attempts + 1):
+            report.attempts = attempt
+            self._emit(NodeStarted(pn.name, attempt))
+            try:
+                self._execute(pn, story, report)
+                report.status = "succeeded"
+                report.error = None
+                break
+            except _NoNewData:
+                report.status = "no_new_data"
+                report.error = None
+                break
+            except Exception as exc:
+                report.error = _error_report(exc)
+                retryable = exc.retryable if isinstance(exc, LakesmithError) else True
+                if attempt == attempts or not retryable:
+                    break
+                delay = pn.node.retry_backoff_seconds * 2 ** (attempt - 1)
+                delay *= 1 + random.random() * 0.25  # jitter: concurrent retries spread out
+                self._emit(NodeRetrying(pn.name, attempt, str(exc).splitlines()[0], delay))
+                time.sleep(delay)
+        report.duration_s = round(time.perf_counter() - clock, 3)
+        return report
+
+    def _execute(self, pn: PlannedNode, story: RunStory, report: NodeReport) -> None:
+        import narwhals as nw
+
+        node = pn.node
+        frames: dict[str, Any] = {}
+        marks: dict[str, str] = {}
+        report.inputs = []
+        incremental_rows: list[int] = []
+        for alias, spec in node.input_specs().items():
+            frame, source, rows = self._read(spec)
+            item = InputReport(alias=alias, source=source, rows=rows)
+            if spec.incremental:
+                column = spec.incremental.column
+                previous = self.watermarks.get(node.name, alias, pn.target)
+                lazy = nw.from_native(frame)
+                if previous is not None:
+                    lazy = lazy.filter(nw.col(column) > previous)
+                batch = lazy.collect()
+                newest = batch[column].max() if len(batch) else previous
+                item.rows = len(batch)
+                item.watermark_from = None if previous is None else str(previous)
+                item.watermark_to = None if newest is None else str(newest)
+                if newest is not None:
+                    marks[alias] = state.encode(newest)
+                incremental_rows.append(len(batch))
+                frame = nw.to_native(batch.lazy())
+            frames[alias] = frame
+            report.inputs.append(item)
+        for name in sql_table_names(node, self.cfg.root):
+            ref = self.cfg.table(name)
+            rows = self.catalog.row_count(ref)
+            report.inputs.append(InputReport(alias=name, source=ref.full_name, rows=rows))
+        counts = [i.rows for i in report.inputs]
+        known = [r for r in counts if r is not None]
+        report.rows_in = sum(known) if counts and len(known) == len(counts) else None
+        if incremental_rows and not any(incremental_rows):
+            raise _NoNewData
+
+        output = transforms.apply(node, frames, self.engine, self.cfg.root)
+        metadata = {state.RUN_KEY: story.run_id, state.NODE_KEY: node.name}
+        if marks:
+            metadata[state.COMMIT_KEY] = json.dumps(marks)
+        result = self.engine.write(
+            output,
+            pn.target,
+            node.write,
+            commit_metadata=metadata,
+            run_started=story.started_at,
+        )
+        report.rows_out = result.rows
+        report.version = result.version
+        report.schema_ = result.schema_after
+        report.schema_change = diff_schema(result.schema_before, result.schema_after)
+        report.metrics = result.metrics
+        report.sample = _redact(result.sample, node.sensitive)[: self.cfg.project.sample_rows]
+        if result.committed and marks:
+            try:
+                self.watermarks.record(node.name, story.run_id, marks)
+            except Exception as exc:  # the commit holds the truth; the mirror can catch up
+                report.metrics["watermark_mirror_error"] = str(exc).splitlines()[0]
+
+    def _read(self, spec: models.InputSpec) -> tuple[Any, str, int | None]:
+        if isinstance(spec, models.TableInput):
+            ref = self.cfg.table(spec.table)
+            frame = self.engine.read_table(ref)
+            return frame, ref.full_name, self.catalog.row_count(ref)
+        where = locate(spec, self.cfg.project.connections, self.cfg.root, self.secrets)
+        fmt = spec.format or _infer(spec.path)
+        frame = self.engine.read_path(
+            where.uri, fmt, options=spec.options, storage_options=where.storage_options
+        )
+        return frame, spec.path, None
+
+
+def _infer(path: str) -> Any:
+    from lakesmith.config.checks import infer_format
+
+    return infer_format(path) or "delta"
+
+
+def _redact(rows: list[dict[str, Any]], sensitive: list[str]) -> list[dict[str, Any]]:
+    if not sensitive:
+        return rows
+    hidden = set(sensitive)
+    return [{k: (REDACTED if k in hidden else v) for k, v in row.items()} for row in rows]
+
+
+def _error_report(exc: BaseException) -> ErrorReport:
+    hint = exc.hint if isinstance(exc, LakesmithError) else ""
+    message = exc.message if isinstance(exc, LakesmithError) else str(exc)
+    tb = "".join(traceback.format_exception(exc, limit=-6))
+    return ErrorReport(type=type(exc).__name__, message=message, hint=hint, traceback=tb)

@@ -1,0 +1,1 @@
+"""Run reports: model, renderers and storage."""

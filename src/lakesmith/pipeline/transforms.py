@@ -1,0 +1,74 @@
+"""Apply a node's transform: SQL on the engine, or a Python function on narwhals frames."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lakesmith.config import models
+from lakesmith.engines.base import Engine
+from lakesmith.errors import TransformError
+
+from .graph import sql_text
+
+
+def load_function(spec: str, root: Path) -> Callable[..., Any]:
+    """Import ``module:function`` with the project root and its src/ importable."""
+    module_name, _, func_name = spec.partition(":")
+    for folder in (root / "src", root):
+        if folder.is_dir() and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TransformError(
+            f"cannot import transform module '{module_name}': {exc}",
+            hint="modules are looked up under the project root and src/",
+        ) from exc
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise TransformError(f"'{module_name}' has no function '{func_name}'")
+    return func
+
+
+def apply(node: models.Node, frames: Mapping[str, Any], engine: Engine, root: Path) -> Any:
+    """The node's output as the engine's lazy frame."""
+    transform = node.transform
+    if transform is None:
+        return next(iter(frames.values()))
+    if isinstance(transform, models.SqlTransform):
+        return engine.sql(sql_text(node, root) or "", frames)
+    return _python(node.name, transform, frames, root)
+
+
+def _python(
+    node: str, transform: models.PythonTransform, frames: Mapping[str, Any], root: Path
+) -> Any:
+    import narwhals as nw
+
+    func = load_function(transform.python, root)
+    accepted = inspect.signature(func).parameters
+    kwargs: dict[str, Any] = {alias: nw.from_native(f) for alias, f in frames.items()}
+    missing = [a for a in kwargs if a not in accepted]
+    if missing and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        raise TransformError(
+            f"{transform.python} does not take the input(s) {missing} of node '{node}'",
+            hint=f"its parameters are named after the node's inputs: def f({', '.join(kwargs)})",
+        )
+    if "params" in accepted:
+        kwargs["params"] = dict(transform.params)
+    result = func(**kwargs)
+    if isinstance(result, nw.LazyFrame | nw.DataFrame):
+        return nw.to_native(result)
+    try:
+        nw.from_native(result)
+    except TypeError:
+        raise TransformError(
+            f"{transform.python} returned {type(result).__name__}, not a frame",
+            hint="return the (narwhals or native) lazy frame you built from the inputs",
+        ) from None
+    return result

@@ -1,0 +1,1 @@
+"""Where the code runs and what it can reach there: platform, secrets, dbutils."""

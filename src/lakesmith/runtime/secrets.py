@@ -1,0 +1,77 @@
+"""Secret references resolved at run time: dbutils on Databricks, env or a file locally."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lakesmith.config.models import SecretRef
+from lakesmith.errors import SecretNotFound
+
+from .detect import is_databricks
+
+SECRETS_FILE_ENV = "LAKESMITH_SECRETS_FILE"
+DEFAULT_SECRETS_FILE = Path(".lakesmith") / "secrets.yaml"
+
+
+def env_name(scope: str, key: str) -> str:
+    """``LAKESMITH_SECRET__<SCOPE>__<KEY>``, upper case, other characters as underscores."""
+    clean = lambda s: re.sub(r"[^A-Za-z0-9]", "_", s).upper()  # noqa: E731
+    return f"LAKESMITH_SECRET__{clean(scope)}__{clean(key)}"
+
+
+class SecretResolver:
+    """Resolves ``{secret: scope/key}``; remembers resolved values so they can be redacted."""
+
+    def __init__(self, root: Path | None = None, environ: Mapping[str, str] | None = None):
+        self.environ = os.environ if environ is None else environ
+        self.file = Path(
+            self.environ.get(SECRETS_FILE_ENV) or (root or Path()) / DEFAULT_SECRETS_FILE
+        )
+        self.resolved: set[str] = set()
+
+    def get(self, scope: str, key: str) -> str:
+        tried: list[str] = []
+        if is_databricks():
+            from lakesmith.runtime.databricks import dbutils_secret
+
+            tried.append(f"dbutils.secrets.get('{scope}', '{key}')")
+            value = dbutils_secret(scope, key)
+            if value is not None:
+                return self._remember(value)
+        name = env_name(scope, key)
+        tried.append(f"environment variable {name}")
+        if name in self.environ:
+            return self._remember(self.environ[name])
+        tried.append(f"file {self.file} ({scope}: {{{key}: ...}})")
+        value = self._from_file(scope, key)
+        if value is not None:
+            return self._remember(value)
+        raise SecretNotFound(
+            f"secret {scope}/{key} not found; tried: " + "; ".join(tried),
+            hint=f"export {name}=... or add it to {self.file}",
+        )
+
+    def resolve(self, value: Any) -> str:
+        """A SecretRef, a pydantic SecretStr or a plain string, as the plain value."""
+        if isinstance(value, SecretRef):
+            return self.get(value.scope, value.key)
+        if hasattr(value, "get_secret_value"):
+            return self._remember(value.get_secret_value())
+        return str(value)
+
+    def _from_file(self, scope: str, key: str) -> str | None:
+        if not self.file.is_file():
+            return None
+        data = yaml.safe_load(self.file.read_text(encoding="utf-8")) or {}
+        value = (data.get(scope) or {}).get(key) if isinstance(data, dict) else None
+        return None if value is None else str(value)
+
+    def _remember(self, value: str) -> str:
+        self.resolved.add(value)
+        return value
