@@ -79,16 +79,17 @@ class LocalCatalog:
         return _rows(_add_actions(DeltaTable(self.uri(ref))))
 
     def describe(self, ref: TableRef, *, history: int = 10) -> TableInfo:
-        import pyarrow as pa
+        import polars as pl
         from deltalake import DeltaTable
+
+        from lakesmith.engines.frames import schema_of
 
         self.require(ref)
         dt = DeltaTable(self.uri(ref))
         actions = _add_actions(dt)
         rows = _rows(actions)
         size = sum(actions.column("size_bytes").to_pylist())
-        arrow_schema = pa.schema(dt.schema().to_arrow())
-        columns = [(f.name, str(f.type)) for f in arrow_schema]
+        columns = schema_of(pl.scan_delta(self.uri(ref)))
         events = dt.history(history)
         for event in events:
             ts = event.get("timestamp")

@@ -29,6 +29,39 @@ def delta_ready(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(fixes) if fixes else df
 
 
+_SIMPLE: dict[type[pl.DataType], str] = {
+    pl.Int8: "tinyint",
+    pl.Int16: "smallint",
+    pl.Int32: "int",
+    pl.Int64: "bigint",
+    pl.UInt8: "smallint",
+    pl.UInt16: "int",
+    pl.UInt32: "bigint",
+    pl.UInt64: "decimal(20,0)",
+    pl.Float32: "float",
+    pl.Float64: "double",
+    pl.Boolean: "boolean",
+    pl.String: "string",
+    pl.Binary: "binary",
+    pl.Date: "date",
+    pl.Null: "void",
+}
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    """The Spark / Databricks SQL name of a Polars type, as users see it in Unity Catalog."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp" if dtype.time_zone else "timestamp_ntz"
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    if isinstance(dtype, pl.List | pl.Array):
+        return f"array<{sql_type(dtype.inner)}>"
+    if isinstance(dtype, pl.Struct):
+        return "struct<" + ",".join(f"{f.name}:{sql_type(f.dtype)}" for f in dtype.fields) + ">"
+    return _SIMPLE.get(dtype.base_type(), str(dtype).lower())
+
+
 def schema_of(df: pl.DataFrame | pl.LazyFrame) -> list[tuple[str, str]]:
+    """Column names and SQL type names, the form stories and schema diffs use."""
     schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
-    return [(name, str(dtype)) for name, dtype in schema.items()]
+    return [(name, sql_type(dtype)) for name, dtype in schema.items()]

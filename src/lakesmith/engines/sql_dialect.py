@@ -89,5 +89,17 @@ def rewrite_tables(tree: exp.Expr, rename: Callable[[str], str | None]) -> exp.E
     return tree
 
 
+def _keep_spark_date_types(tree: exp.Expr) -> exp.Expr:
+    """Spark's date_add/date_sub/add_months return DATE; DuckDB's date + interval does not."""
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.TsOrDsAdd, exp.AddMonths)):
+        if isinstance(node.parent, exp.Cast):
+            continue
+        node.replace(exp.cast(node.copy(), exp.DataType.Type.DATE))
+    return tree
+
+
 def to_dialect(tree: exp.Expr, dialect: str) -> str:
-    return tree.sql(dialect=dialect)
+    """SQL for the engine's dialect, keeping Spark's result types where sqlglot does not."""
+    return _keep_spark_date_types(tree.copy()).sql(dialect=dialect)

@@ -194,7 +194,7 @@ class Runner:
                 report.error = None
                 break
             except Exception as exc:
-                report.error = _error_report(exc)
+                report.error = _error_report(exc, self.secrets.resolved)
                 retryable = exc.retryable if isinstance(exc, LakesmithError) else True
                 if attempt == attempts or not retryable:
                     break
@@ -292,8 +292,12 @@ def _redact(rows: list[dict[str, Any]], sensitive: list[str]) -> list[dict[str, 
     return [{k: (REDACTED if k in hidden else v) for k, v in row.items()} for row in rows]
 
 
-def _error_report(exc: BaseException) -> ErrorReport:
+def _error_report(exc: BaseException, secrets: Iterable[str] = ()) -> ErrorReport:
+    """The error as the story keeps it, with every resolved secret value masked."""
     hint = exc.hint if isinstance(exc, LakesmithError) else ""
     message = exc.message if isinstance(exc, LakesmithError) else str(exc)
     tb = "".join(traceback.format_exception(exc, limit=-6))
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= 4:  # masking 1-3 characters would shred ordinary words
+            message, hint, tb = (t.replace(value, REDACTED) for t in (message, hint, tb))
     return ErrorReport(type=type(exc).__name__, message=message, hint=hint, traceback=tb)
