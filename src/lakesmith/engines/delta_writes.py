@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
+from deltalake.table import TableMerger
 
 from lakesmith.config import models
 from lakesmith.errors import ConcurrentWriteError, WriteError
@@ -134,6 +135,25 @@ def _require_unique_keys(df: pl.DataFrame, keys: list[str], what: str) -> None:
         )
 
 
+def _merger(
+    uri: str,
+    source: pl.DataFrame,
+    on: str,
+    spec: models.MergeWrite | models.Scd2Write,
+    metadata: Mapping[str, str] | None,
+    opts: dict[str, str] | None,
+) -> TableMerger:
+    """A MERGE of ``source`` into the table, with the aliases conditions are written against."""
+    return DeltaTable(uri, storage_options=opts).merge(
+        source.to_arrow(),
+        predicate=on,
+        source_alias="source",
+        target_alias="target",
+        merge_schema=spec.schema_evolution,
+        commit_properties=_commit(metadata),
+    )
+
+
 def _merge(
     uri: str,
     df: pl.DataFrame,
@@ -143,21 +163,13 @@ def _merge(
     opts: dict[str, str] | None,
 ) -> dict[str, Any] | None:
     _require_unique_keys(df, spec.keys, "merge")
-    if not exists and not spec.insert_condition:
-        return _write(uri, df, spec, "error", metadata=metadata, opts=opts)
-    if not exists:  # an insert condition needs the SQL of MERGE: start from an empty table
-        _write(uri, df.clear(), spec, "error", metadata=metadata, opts=opts)
+    if not exists:  # a new table: only the insert clause can apply, so one plain write
+        rows = _where(df, spec.insert_condition) if spec.insert_condition else df
+        return _write(uri, rows, spec, "error", metadata=metadata, opts=opts)
     if df.height == 0 and not spec.delete_unmatched:
         return None
     on = " AND ".join(f"target.{quote(k)} = source.{quote(k)}" for k in spec.keys)
-    merger = DeltaTable(uri, storage_options=opts).merge(
-        df.to_arrow(),
-        predicate=on,
-        source_alias="source",
-        target_alias="target",
-        merge_schema=spec.schema_evolution,
-        commit_properties=_commit(metadata),
-    )
+    merger = _merger(uri, df, on, spec, metadata, opts)
     if spec.delete_condition:
         merger = merger.when_matched_delete(predicate=spec.delete_condition)
     merger = merger.when_matched_update_all(predicate=spec.update_condition)
@@ -165,6 +177,23 @@ def _merge(
     if spec.delete_unmatched:
         merger = merger.when_not_matched_by_source_delete()
     return merger.execute()
+
+
+def _where(df: pl.DataFrame, condition: str) -> pl.DataFrame:
+    """Rows of the source that satisfy a MERGE condition written against ``source.``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("source", df)
+        return con.sql(f"SELECT * FROM source WHERE {condition}").pl()
+    except duckdb.Error as exc:
+        raise WriteError(
+            f"insert_condition does not apply to the source: {str(exc).splitlines()[0]}",
+            hint="conditions are SQL over the aliases source and target",
+        ) from exc
+    finally:
+        con.close()
 
 
 def _scd2(
@@ -243,15 +272,7 @@ def _scd2(
     on += f" AND target.{quote(spec.is_current)} = true"
     inserts = {quote(c): f"source.{quote(c)}" for c in versioned.columns}
     return (
-        DeltaTable(uri, storage_options=opts)
-        .merge(
-            stage.to_arrow(),
-            predicate=on,
-            source_alias="source",
-            target_alias="target",
-            merge_schema=spec.schema_evolution,
-            commit_properties=_commit(metadata),
-        )
+        _merger(uri, stage, on, spec, metadata, opts)
         .when_matched_update(
             {
                 quote(spec.valid_to): f"source.{quote(spec.valid_from)}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 
@@ -48,7 +50,7 @@ _SIMPLE: dict[type[pl.DataType], str] = {
 }
 
 
-def sql_type(dtype: pl.DataType) -> str:
+def sql_type(dtype: Any) -> str:
     """The Spark / Databricks SQL name of a Polars type, as users see it in Unity Catalog."""
     if isinstance(dtype, pl.Datetime):
         return "timestamp" if dtype.time_zone else "timestamp_ntz"
@@ -58,7 +60,8 @@ def sql_type(dtype: pl.DataType) -> str:
         return f"array<{sql_type(dtype.inner)}>"
     if isinstance(dtype, pl.Struct):
         return "struct<" + ",".join(f"{f.name}:{sql_type(f.dtype)}" for f in dtype.fields) + ">"
-    return _SIMPLE.get(dtype.base_type(), str(dtype).lower())
+    base = dtype if isinstance(dtype, type) else dtype.base_type()
+    return _SIMPLE.get(base, str(dtype).lower())
 
 
 def schema_of(df: pl.DataFrame | pl.LazyFrame) -> list[tuple[str, str]]:

@@ -117,7 +117,7 @@ def build_plan(
         raise LakesmithError("the selection matches no node", hint="loosen --node/--from/--tag")
 
     planned: dict[str, PlannedNode] = {}
-    for name in selected:
+    for name in (n for n in every if n in selected):  # declaration order: stable plans
         pipeline, node = every[name]
         reads = [_describe_input(cfg, s) for s in node.input_specs().values()]
         reads += [cfg.table(t).full_name for t in sql_table_names(node, cfg.root)]
@@ -128,7 +128,10 @@ def build_plan(
             upstream=frozenset(graph[name] & selected),
             reads=tuple(dict.fromkeys(reads)),
         )
-    sorter = graphlib.TopologicalSorter({n: pn.upstream for n, pn in planned.items()})
+    position = {n: i for i, n in enumerate(every)}
+    sorter = graphlib.TopologicalSorter(
+        {n: sorted(pn.upstream, key=position.__getitem__) for n, pn in planned.items()}
+    )
     order = list(sorter.static_order())
     selection = {
         k: v

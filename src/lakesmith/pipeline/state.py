@@ -53,6 +53,8 @@ class WatermarkStore:
 
     def get(self, node: str, alias: str, target: TableRef) -> Any:
         """The last committed watermark of one node input, or None on a first run."""
+        if not self.catalog.exists(target):
+            return None  # no table holds the rows: a leftover mirror row must not skip them
         committed = self._from_target(node, target)
         if committed is not None:
             return decode(committed[alias]) if alias in committed else None
