@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import graphlib
 import importlib.util
+import itertools
+import re
 import sys
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -13,9 +15,8 @@ from lakesmith.catalog.table_ref import TableRef
 from lakesmith.errors import ConfigIssue, LakesmithError
 
 from . import models
-from .interpolate import format_path
 from .suggest import did_you_mean
-from .yaml_loader import KeyPath, SourceMap
+from .yaml_loader import KeyPath, SourceMap, format_path
 
 if TYPE_CHECKING:
     from .loader import PipelineFile
@@ -45,10 +46,19 @@ class _Reporter:
         self.issues: list[ConfigIssue] = []
 
     def __call__(
-        self, path: KeyPath, message: str, hint: str = "", severity: str = "error"
+        self,
+        path: KeyPath,
+        message: str,
+        hint: str = "",
+        severity: str = "error",
+        *,
+        file: Path | None = None,
+        line: int | None = None,
     ) -> None:
-        _, line = self.smap.locate(path)
-        self.issues.append(ConfigIssue(message, format_path(path), self.file, line, hint, severity))
+        if file is None:
+            file = self.file
+            line = self.smap.locate(path)[1] if line is None else line
+        self.issues.append(ConfigIssue(message, format_path(path), file, line, hint, severity))
 
 
 def check_project(
@@ -60,23 +70,30 @@ def check_project(
     issues: list[ConfigIssue] = []
     issues += _check_connections(root / "lakesmith.yaml", project, project_smap)
     names = Counter(pf.pipeline.name for pf in pipelines)
-    node_owner: dict[str, str] = {}
+    node_owner: dict[str, PipelineFile] = {}
     writers: dict[TableRef, str] = {}
     all_nodes = {n.name for pf in pipelines for n in pf.pipeline.nodes}
     for pf in pipelines:
         report = _Reporter(pf.file, pf.source_map)
         if names[pf.pipeline.name] > 1:
-            report(("name",), f"pipeline name '{pf.pipeline.name}' is used by more than one file")
-        for i, node in enumerate(pf.pipeline.nodes):
+            others = [o.file.name for o in pipelines if o.pipeline.name == pf.pipeline.name]
+            report(
+                ("name",),
+                f"pipeline name '{pf.pipeline.name}' is used by more than one file "
+                f"({', '.join(others)})",
+                "give each pipeline file its own name",
+            )
+        for i, node, invalid in pf.node_positions():
             at: KeyPath = ("nodes", i)
             if node.name in node_owner:
+                owner = node_owner[node.name]
                 report(
                     (*at, "name"),
                     f"node name '{node.name}' is already used in pipeline "
-                    f"'{node_owner[node.name]}'",
+                    f"'{owner.pipeline.name}' ({_short(owner.file, root)})",
                     "node names are unique across a project so --node and --from are unambiguous",
                 )
-            node_owner.setdefault(node.name, pf.pipeline.name)
+            node_owner.setdefault(node.name, pf)
             target = TableRef.parse(node.write.table, default_catalog=project.catalog)
             if target in writers:
                 report(
@@ -90,26 +107,42 @@ def check_project(
                     report(
                         (*at, "depends_on"),
                         f"depends_on names unknown node '{dep}'.{did_you_mean(dep, all_nodes)}",
+                        "depends_on lists node names, not tables; reading a table another "
+                        "node writes already orders them",
                     )
             _check_inputs(report, at, node, project, root)
-            _check_transform(report, at, node, root)
+            if not invalid & {"inputs", "transform"}:
+                _check_transform(report, at, node, root)
         issues += report.issues
     issues += _check_cycles(root, project, pipelines)
     return issues
+
+
+def _short(file: Path, root: Path) -> str:
+    try:
+        return file.relative_to(root).as_posix()
+    except ValueError:
+        return str(file)
 
 
 def _check_connections(file: Path, project: models.Project, smap: SourceMap) -> list[ConfigIssue]:
     report = _Reporter(file, smap)
     for name, conn in project.connections.items():
         auth = getattr(conn, "auth", None)
-        if isinstance(auth, models.DirectKeyAuth) and not isinstance(
-            auth.account_key, models.SecretRef
+        where: KeyPath = ("connections", name, "auth", "account_key")
+        if (
+            isinstance(auth, models.DirectKeyAuth)
+            and not isinstance(auth.account_key, models.SecretRef)
+            and where not in smap.interpolated
         ):
+            file_of_key, line = smap.locate(where)
             report(
-                ("connections", name, "auth", "account_key"),
+                where,
                 "a literal account key is in a config file",
                 "use ${ENV_VAR} or {secret: scope/key} so the key never reaches git",
                 severity="warning",
+                file=file_of_key,
+                line=line,
             )
     return report.issues
 
@@ -174,7 +207,7 @@ def _check_transform(report: _Reporter, at: KeyPath, node: models.Node, root: Pa
         try:
             parse(sql or "")
         except LakesmithError as exc:
-            report((*where, "sql_file" if transform.sql_file else "sql"), exc.message, exc.hint)
+            _report_sql_error(report, where, transform, root, exc)
         return
     module, _, _func = transform.python.partition(":")
     if not _module_exists(module, root):
@@ -183,6 +216,50 @@ def _check_transform(report: _Reporter, at: KeyPath, node: models.Node, root: Pa
             f"module '{module}' is not found in the project",
             "put it under the project root or src/ (a .py file; folders need __init__.py)",
         )
+
+
+_SQLGLOT_MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+
+
+def _report_sql_error(
+    report: _Reporter,
+    where: KeyPath,
+    transform: models.SqlTransform,
+    root: Path,
+    exc: LakesmithError,
+) -> None:
+    """A parse error at the file and line of the SQL itself (the .sql file or the YAML block)."""
+    key = (*where, "sql_file" if transform.sql_file else "sql")
+    first = _first_parse_error(exc)
+    if first is None:
+        report(key, exc.message, exc.hint)
+        return
+    sql_line, col = first.get("line"), first.get("col")
+    detail = str(first.get("description", ""))
+    missing = _SQLGLOT_MISSING.fullmatch(detail)
+    if missing:
+        detail = f"incomplete {missing.group(2)} expression (no {missing.group(1)})"
+    if detail.startswith("Invalid expression / Unexpected token"):
+        detail = "unexpected token"
+    near = (str(first.get("start_context") or "") + str(first.get("highlight") or "")).strip()
+    near = near.splitlines()[-1].strip()[-40:] if near else ""
+    text = f"SQL does not parse at line {sql_line}, column {col}"
+    text += f" near '{near}'" if near else ""
+    text += f": {detail}"
+    if transform.sql_file:
+        file = root / transform.sql_file
+        report(key, text, exc.hint, file=file, line=sql_line if isinstance(sql_line, int) else None)
+        return
+    line = report.smap.text_line(key, sql_line) if isinstance(sql_line, int) else None
+    report(key, text, exc.hint, line=line)
+
+
+def _first_parse_error(exc: BaseException) -> dict[str, object] | None:
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0]
+    return None
 
 
 def _module_exists(module: str, root: Path) -> bool:
@@ -198,22 +275,53 @@ def _module_exists(module: str, root: Path) -> bool:
 def _check_cycles(
     root: Path, project: models.Project, pipelines: list[PipelineFile]
 ) -> list[ConfigIssue]:
-    from lakesmith.pipeline.graph import dependency_graph
+    from lakesmith.pipeline.graph import dependency_graph, node_reads
 
-    nodes = [n for pf in pipelines for n in pf.pipeline.nodes]
+    where: dict[str, tuple[PipelineFile, int]] = {}
+    nodes: list[models.Node] = []
+    for pf in pipelines:
+        for i, node, _ in pf.node_positions():
+            where.setdefault(node.name, (pf, i))
+            try:
+                node_reads(node, project.catalog, root)
+            except LakesmithError:  # unparsable SQL, reported already: keep its declared inputs
+                node = node.model_copy(update={"transform": None})
+            nodes.append(node)
     try:
         graph = dependency_graph(nodes, project.catalog, root)
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
+        cycle: list[str] = list(exc.args[1])
+        by_name = {n.name: n for n in nodes}
+        reasons = [
+            _edge_reason(by_name, upstream, downstream, project.catalog)
+            for upstream, downstream in itertools.pairwise(cycle)
+        ]
+        first = next((n for n in cycle if n in where), None)
+        pf, index = where[first] if first else (pipelines[0] if pipelines else None, None)
+        key: KeyPath = ("nodes", index) if index is not None else ("nodes",)
         return [
             ConfigIssue(
-                f"the pipeline graph has a cycle: {cycle}",
-                key="nodes",
-                file=pipelines[0].file if pipelines else None,
-                hint="a node cannot read, directly or through others, the table it writes",
+                f"the pipeline graph has a cycle: {' -> '.join(reversed(cycle))} "
+                f"({'; '.join(reversed(reasons))})",
+                key=format_path(key),
+                file=pf.file if pf else None,
+                line=pf.source_map.locate(key)[1] if pf else None,
+                hint="a node cannot read, directly or through others, a table written after it; "
+                "break the loop (reading a node's own table is allowed)",
             )
         ]
-    except LakesmithError:
-        return []  # unparsable SQL was reported already
     return []
+
+
+def _edge_reason(
+    nodes: dict[str, models.Node], upstream: str, downstream: str, catalog: str
+) -> str:
+    """Why ``downstream`` waits for ``upstream``, in words."""
+    node, parent = nodes.get(downstream), nodes.get(upstream)
+    if node is None or parent is None:
+        return f"{downstream} waits for {upstream}"
+    if upstream in node.depends_on:
+        return f"{downstream} depends_on {upstream}"
+    target = TableRef.parse(parent.write.table, default_catalog=catalog)
+    return f"{downstream} reads {target}, written by {upstream}"

@@ -9,7 +9,9 @@ from typing import Any
 
 from lakesmith.errors import ConfigIssue
 
-from .yaml_loader import KeyPath, SourceMap
+from .yaml_loader import KeyPath, SourceMap, format_path
+
+__all__ = ["format_path", "interpolate"]
 
 _PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -20,7 +22,10 @@ def interpolate(
     environ: Mapping[str, str] | None = None,
     path: KeyPath = (),
 ) -> tuple[Any, list[ConfigIssue]]:
-    """Replace variables in every string; each unset variable without default is one issue."""
+    """Replace variables in every string; each unset variable without default is one issue.
+
+    The paths of values that held a variable are added to ``smap.interpolated``.
+    """
     env = os.environ if environ is None else environ
     issues: list[ConfigIssue] = []
 
@@ -31,6 +36,8 @@ def interpolate(
             return [walk(v, (*at, i)) for i, v in enumerate(node)]
         if not isinstance(node, str) or "${" not in node:
             return node
+        if _PATTERN.search(node):
+            smap.interpolated.add(at)
 
         def repl(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -53,11 +60,3 @@ def interpolate(
         return _PATTERN.sub(repl, node)
 
     return walk(tree, path), issues
-
-
-def format_path(path: KeyPath) -> str:
-    """``("nodes", 2, "write")`` -> ``nodes[2].write``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

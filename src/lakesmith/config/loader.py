@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.errors import ConfigError, ConfigIssue, ProjectNotFound
 
 from . import models
-from .interpolate import format_path, interpolate
+from .interpolate import interpolate
+from .model_errors import validate_model
 from .overlay import deep_merge
+from .salvage import SalvagedNode, partial_pipeline, partial_project
 from .suggest import did_you_mean
-from .yaml_loader import KeyPath, SourceMap, load_yaml
+from .yaml_loader import SourceMap, load_yaml
 
 PROJECT_FILE = "lakesmith.yaml"
 DEFAULT_ENV = "local"
@@ -33,6 +33,14 @@ class PipelineFile:
     pipeline: models.Pipeline
     file: Path
     source_map: SourceMap = field(default_factory=SourceMap, compare=False, repr=False)
+    salvaged: tuple[SalvagedNode, ...] | None = field(default=None, compare=False, repr=False)
+    """Set only when the file did not validate: where each kept node sits in the file."""
+
+    def node_positions(self) -> list[tuple[int, models.Node, frozenset[str]]]:
+        """(index in the file, node, fields that did not validate) for every node."""
+        if self.salvaged is None:
+            return [(i, n, frozenset()) for i, n in enumerate(self.pipeline.nodes)]
+        return [(s.index, s.node, s.invalid) for s in self.salvaged]
 
 
 @dataclass
@@ -72,112 +80,6 @@ def find_project(start: Path) -> Path:
         f"no {PROJECT_FILE} in {start} or any parent folder",
         hint="run inside a project, pass --project DIR, or create one with `lakesmith init`",
     )
-
-
-def _all_field_names() -> set[str]:
-    names: set[str] = set()
-    for obj in vars(models).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            names.update(obj.model_fields)
-    return names
-
-
-def _real_path(raw: Any, loc: tuple[Any, ...]) -> KeyPath:
-    """Drop the union tags pydantic puts into error locations; keep the user's key path."""
-    out: list[str | int] = []
-    node = raw
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
-            out.append(part)
-            node = node[part]
-        elif last and isinstance(part, str) and not part.startswith("function-"):
-            out.append(part)
-        # else: a union tag such as 'merge' or 'table' - not a key the user wrote
-    return tuple(out)
-
-
-def _pydantic_issues(
-    exc: ValidationError, raw: Any, smap: SourceMap, prefix: KeyPath
-) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
-    vocabulary = _all_field_names()
-    seen: set[tuple[str, str]] = set()
-    for err in exc.errors():
-        path = _real_path(raw, tuple(err["loc"]))
-        kind, ctx = err["type"], err.get("ctx") or {}
-        file, line = smap.locate(prefix + path)
-        message, hint = err["msg"], ""
-        if kind == "extra_forbidden":
-            key = str(path[-1])
-            message = f"unknown key '{key}'.{did_you_mean(key, vocabulary)}"
-            hint = "remove it, or check the spelling against the documented keys"
-        elif kind == "missing":
-            message = f"required key '{path[-1]}' is missing"
-        elif kind == "union_tag_invalid":
-            tag, expected = ctx.get("tag"), ctx.get("expected_tags", "")
-            disc = str(ctx.get("discriminator", "")).strip("'")
-            choices = [t.strip().strip("'") for t in str(expected).split(",")]
-            path = (*path, disc)
-            message = f"'{tag}' is not a {disc}.{did_you_mean(str(tag), choices)}"
-            hint = f"{disc}s: {', '.join(choices)}"
-        elif kind == "union_tag_not_found":
-            disc = str(ctx.get("discriminator", "")).strip("'")
-            message = f"required key '{disc}' is missing"
-        elif kind == "literal_error":
-            expected = str(ctx.get("expected", ""))
-            value = _value_at(raw, path)
-            choices = [t.strip().strip("'") for t in expected.replace(" or ", ",").split(",")]
-            message = f"{value!r} is not allowed.{did_you_mean(str(value), choices)}"
-            hint = f"allowed: {expected}"
-        elif kind == "value_error":
-            message = str(ctx.get("error", message))
-        where = format_path(prefix + path)
-        if (where, message) in seen:
-            continue
-        seen.add((where, message))
-        issues.append(ConfigIssue(message, key=where, file=file, line=line, hint=hint))
-    return issues
-
-
-def _value_at(raw: Any, path: KeyPath) -> Any:
-    node = raw
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _validate_model(
-    model: type[BaseModel], raw: Any, smap: SourceMap, prefix: KeyPath = ()
-) -> tuple[Any, list[ConfigIssue]]:
-    if not isinstance(raw, dict):
-        file, line = smap.locate(prefix)
-        return None, [ConfigIssue("expected a mapping of keys", file=file, line=line)]
-    try:
-        return model.model_validate(raw), []
-    except ValidationError as exc:
-        return None, _pydantic_issues(exc, raw, smap, prefix)
-
-
-def _partial_pipeline(raw: Any) -> models.Pipeline | None:
-    """The nodes that did validate, so cross-reference checks still cover them.
-
-    Only used to report more errors in the same pass; never run (the project has errors).
-    """
-    if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), list):
-        return None
-    nodes = []
-    for item in raw["nodes"]:
-        try:
-            nodes.append(models.Node.model_validate(item))
-        except ValidationError:
-            continue
-    return models.Pipeline.model_construct(name=str(raw.get("name", "?")), nodes=nodes)
 
 
 def _environments(root: Path) -> list[str]:
@@ -228,15 +130,17 @@ def load_project(
         )
 
     project: models.Project | None = None
+    checked: models.Project | None = None  # the project, or what can be salvaged of it
     if raw is not None:
         raw, var_issues = interpolate(raw, smap, environ)
         issues += var_issues
-        project, model_issues = _validate_model(models.Project, raw, smap)
+        project, model_issues = validate_model(models.Project, raw, smap)
         issues += model_issues
+        checked = project or partial_project(raw)
 
     pipelines: list[PipelineFile] = []
     raw_pipelines: list[Any] = []
-    patterns = project.pipelines if project else ["pipelines/*.yaml"]
+    patterns = checked.pipelines if checked else ["pipelines/*.yaml"]
     files = sorted({f for pattern in patterns for f in root.glob(pattern) if f.is_file()})
     for file in files:
         praw, psmap, pissues = load_yaml(file)
@@ -245,13 +149,13 @@ def load_project(
             continue
         praw, var_issues = interpolate(praw, psmap, environ)
         issues += var_issues
-        pipeline, model_issues = _validate_model(models.Pipeline, praw, psmap)
+        pipeline, model_issues = validate_model(models.Pipeline, praw, psmap)
         issues += model_issues
         raw_pipelines.append(praw)
-        if pipeline is None:
-            pipeline = _partial_pipeline(praw)
         if pipeline is not None:
             pipelines.append(PipelineFile(pipeline, file, psmap))
+        elif (partial := partial_pipeline(praw)) is not None:
+            pipelines.append(PipelineFile(partial[0], file, psmap, salvaged=partial[1]))
     if project is not None and not files:
         issues.append(
             ConfigIssue(
@@ -262,8 +166,8 @@ def load_project(
             )
         )
 
-    if project is not None:
-        issues += check_project(root, project, smap, pipelines)
+    if checked is not None:
+        issues += check_project(root, checked, smap, pipelines)
 
     errors = [i for i in issues if i.severity == "error"]
     if errors or project is None:

@@ -42,7 +42,15 @@ class SecretRef(Strict):
         return self.secret.split("/", 1)[1]
 
 
-SecretValue = SecretRef | SecretStr
+def _secret_kind(value: Any) -> str:
+    return "ref" if isinstance(value, dict | SecretRef) else "literal"
+
+
+# A mapping is a reference, anything else a literal: errors then speak about the one meant.
+SecretValue = Annotated[
+    Annotated[SecretRef, Tag("ref")] | Annotated[SecretStr, Tag("literal")],
+    Discriminator(_secret_kind),
+]
 
 
 # --- connections ---------------------------------------------------------------------------
@@ -163,11 +171,11 @@ InputSpec = TableInput | PathInput
 
 
 def _input_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "name"
     if isinstance(value, dict):
         return "table" if "table" in value else "path"
-    return "table" if isinstance(value, TableInput) else "path"
+    if isinstance(value, TableInput | PathInput):
+        return "table" if isinstance(value, TableInput) else "path"
+    return "name"
 
 
 InputEntry = Annotated[

@@ -15,9 +15,15 @@ KeyPath = tuple[str | int, ...]
 
 @dataclass
 class SourceMap:
-    """Maps a key path to the (file, line) that last defined it."""
+    """Maps a key path to the (file, line) that last defined it.
+
+    ``literal_blocks`` are the paths of ``|`` block scalars (their text starts on the next line);
+    ``interpolated`` the paths whose value came from a ``${VAR}``.
+    """
 
     locations: dict[KeyPath, tuple[Path, int]] = field(default_factory=dict)
+    literal_blocks: set[KeyPath] = field(default_factory=set)
+    interpolated: set[KeyPath] = field(default_factory=set)
 
     def locate(self, path: KeyPath) -> tuple[Path | None, int | None]:
         for end in range(len(path), -1, -1):
@@ -28,29 +34,64 @@ class SourceMap:
 
     def update(self, other: SourceMap, prefix: KeyPath = ()) -> None:
         for key, value in other.locations.items():
+            if prefix + key == () and () in self.locations:
+                continue  # the document itself stays the base file's: missing keys belong there
             self.locations[prefix + key] = value
+        self.literal_blocks.update(prefix + key for key in other.literal_blocks)
+        self.interpolated.update(prefix + key for key in other.interpolated)
 
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, line: int) -> None:
-        self.key, self.line = key, line
+    def text_line(self, path: KeyPath, text_line: int) -> int | None:
+        """The file line of line ``text_line`` (1-based) inside the string value at ``path``."""
+        _, line = self.locate(path)
+        if line is None or path not in self.locations:
+            return line
+        return line + text_line if path in self.literal_blocks else line
 
 
 def _construct(
-    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, file: Path, smap: SourceMap
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: KeyPath,
+    file: Path,
+    smap: SourceMap,
+    issues: list[ConfigIssue],
 ) -> Any:
     smap.locations[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = str(loader.construct_object(key_node))
             if key in out:
-                raise _DuplicateKey(key, key_node.start_mark.line + 1)
-            out[key] = _construct(loader, value_node, (*path, key), file, smap)
+                issues.append(
+                    ConfigIssue(
+                        f"key '{key}' appears twice in one mapping (first on line "
+                        f"{key_lines[key]})",
+                        key=format_path((*path, key)),
+                        file=file,
+                        line=key_node.start_mark.line + 1,
+                        hint="keep one; to change a value per environment use config/<env>.yaml",
+                    )
+                )
+                continue  # the first one stays, so later checks see a consistent tree
+            key_lines[key] = key_node.start_mark.line + 1
+            out[key] = _construct(loader, value_node, (*path, key), file, smap, issues)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, v, (*path, i), file, smap) for i, v in enumerate(node.value)]
+        return [
+            _construct(loader, v, (*path, i), file, smap, issues) for i, v in enumerate(node.value)
+        ]
+    if isinstance(node, yaml.ScalarNode) and node.style == "|":
+        smap.literal_blocks.add(path)
     return loader.construct_object(node)
+
+
+def format_path(path: KeyPath) -> str:
+    """``("nodes", 2, "write")`` -> ``nodes[2].write``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def load_yaml(file: Path) -> tuple[Any, SourceMap, list[ConfigIssue]]:
@@ -70,13 +111,12 @@ def load_yaml(file: Path) -> tuple[Any, SourceMap, list[ConfigIssue]]:
         return None, smap, [ConfigIssue(msg, file=file, line=line, hint=hint)]
     if node is None:
         return {}, smap, []
+    issues: list[ConfigIssue] = []
     try:
-        return _construct(yaml.SafeLoader(""), node, (), file, smap), smap, []
-    except _DuplicateKey as dup:
-        issue = ConfigIssue(
-            f"key '{dup.key}' appears twice in one mapping",
-            file=file,
-            line=dup.line,
-            hint="keep one; to change a value per environment use config/<env>.yaml",
-        )
-        return None, smap, [issue]
+        tree = _construct(yaml.SafeLoader(""), node, (), file, smap, issues)
+    except yaml.MarkedYAMLError as exc:  # e.g. an unknown tag such as !include
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        hint = "lakesmith reads plain YAML: no custom tags"
+        msg = f"invalid YAML: {exc.problem or exc}"
+        return None, smap, [ConfigIssue(msg, file=file, line=line, hint=hint)]
+    return tree, smap, issues

@@ -11,18 +11,19 @@ from typing import Any
 import yaml
 
 from lakesmith.config.models import SecretRef
-from lakesmith.errors import SecretNotFound
+from lakesmith.errors import LakesmithError, SecretNotFound
 
 from .detect import is_databricks
 
 SECRETS_FILE_ENV = "LAKESMITH_SECRETS_FILE"
+ENV_PREFIX = "LAKESMITH_SECRET__"
 DEFAULT_SECRETS_FILE = Path(".lakesmith") / "secrets.yaml"
 
 
 def env_name(scope: str, key: str) -> str:
     """``LAKESMITH_SECRET__<SCOPE>__<KEY>``, upper case, other characters as underscores."""
     clean = lambda s: re.sub(r"[^A-Za-z0-9]", "_", s).upper()  # noqa: E731
-    return f"LAKESMITH_SECRET__{clean(scope)}__{clean(key)}"
+    return f"{ENV_PREFIX}{clean(scope)}__{clean(key)}"
 
 
 class SecretResolver:
@@ -65,12 +66,40 @@ class SecretResolver:
             return self._remember(value.get_secret_value())
         return str(value)
 
+    def listing(self) -> dict[str, list[str]]:
+        """Scope -> key names (never values) from the secrets file and the environment.
+
+        Names from environment variables are lower case: the variable name cannot tell.
+        """
+        out: dict[str, set[str]] = {}
+        for scope, keys in self._file_data().items():
+            if isinstance(keys, dict):
+                out.setdefault(str(scope), set()).update(str(k) for k in keys)
+        for name in self.environ:
+            if name.startswith(ENV_PREFIX) and name.count("__") >= 2:
+                scope, _, key = name[len(ENV_PREFIX) :].partition("__")
+                if scope and key:
+                    out.setdefault(scope.lower(), set()).add(key.lower())
+        return {scope: sorted(keys) for scope, keys in sorted(out.items())}
+
     def _from_file(self, scope: str, key: str) -> str | None:
-        if not self.file.is_file():
-            return None
-        data = yaml.safe_load(self.file.read_text(encoding="utf-8")) or {}
-        value = (data.get(scope) or {}).get(key) if isinstance(data, dict) else None
+        keys = self._file_data().get(scope)
+        value = keys.get(key) if isinstance(keys, dict) else None
         return None if value is None else str(value)
+
+    def _file_data(self) -> dict[Any, Any]:
+        if not self.file.is_file():
+            return {}
+        try:
+            data = yaml.safe_load(self.file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            raise LakesmithError(
+                f"the secrets file {self.file} is not valid YAML{where}",
+                hint="it maps scope -> key -> value, e.g. landing: {account-key: ...}",
+            ) from None  # the parser's message may quote the secret text
+        return data if isinstance(data, dict) else {}
 
     def _remember(self, value: str) -> str:
         self.resolved.add(value)
