@@ -1,0 +1,1 @@
+"""Synthetic identity-graph data: spec, vectorized generator, atomic Delta writer, validation."""
