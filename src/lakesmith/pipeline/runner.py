@@ -26,6 +26,7 @@ from lakesmith.engines.base import Engine
 from lakesmith.errors import LakesmithError
 from lakesmith.runtime.detect import platform
 from lakesmith.runtime.secrets import SecretResolver
+from lakesmith.versions import package_versions
 
 from . import state, transforms
 from .events import Listener, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted
@@ -35,24 +36,10 @@ from .story.model import ErrorReport, InputReport, NodeReport, RunStory, diff_sc
 from .story.store import save_story
 
 REDACTED = "***"
-_PACKAGES = ("lakesmith", "polars", "deltalake", "duckdb", "sqlglot", "narwhals", "pyarrow")
 
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
-def package_versions() -> dict[str, str]:
-    import platform as py_platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": py_platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return out
 
 
 def default_engine(cfg: ProjectConfig) -> Engine:

@@ -1,0 +1,254 @@
+"""Run a generation: blocks in worker processes, one Delta commit per table at the end.
+
+Workers write Parquet parts straight into the table folders; nothing is visible until the
+commit, so a cancelled or failed job leaves the previous tables (or none) untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lakesmith.errors import LakesmithError
+
+from .schema import TABLE_NAMES, TABLES
+from .spec import SynthSpec
+from .writer import PartFile, commit_table, discard_parts, sweep_uncommitted, write_part
+
+MANIFEST = "_synth_manifest.json"
+
+
+class SynthCancelled(LakesmithError):
+    """The job was cancelled; nothing was committed and the parts written were removed."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    blocks_done: int
+    blocks_total: int
+    rows: dict[str, int]
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        return self.blocks_done / self.blocks_total if self.blocks_total else 1.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if not self.blocks_done:
+            return None
+        return self.elapsed_s / self.blocks_done * (self.blocks_total - self.blocks_done)
+
+
+@dataclass(frozen=True)
+class TableResult:
+    name: str
+    full_name: str
+    location: str
+    rows: int
+    version: int
+
+
+@dataclass
+class SynthResult:
+    spec: SynthSpec
+    tables: dict[str, TableResult]
+    seconds: float
+    manifest_path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(t.rows for t in self.tables.values())
+
+
+@dataclass(frozen=True)
+class _BlockDone:
+    block: int
+    parts: dict[str, PartFile]
+    rows: dict[str, int]
+
+
+def dataset_root(spec: SynthSpec, warehouse: Path) -> Path:
+    return Path(warehouse) / spec.catalog / spec.schema_
+
+
+def _run_block(spec_json: str, block: int, root: str) -> _BlockDone:
+    """One task: generate a block and write its part of every table (runs in a worker)."""
+    from .generator import generate_block
+
+    spec = _spec_from_json(spec_json)
+    tables = generate_block(spec, block)
+    parts = {
+        name: write_part(Path(root) / name, table, f"part-{block + 1:06d}.parquet")
+        for name, table in tables.items()
+    }
+    return _BlockDone(block, parts, {n: t.num_rows for n, t in tables.items()})
+
+
+_SPECS: dict[str, SynthSpec] = {}
+
+
+def _spec_from_json(text: str) -> SynthSpec:
+    if text not in _SPECS:
+        _SPECS[text] = SynthSpec.model_validate_json(text)
+    return _SPECS[text]
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def generate(
+    spec: SynthSpec,
+    *,
+    warehouse: Path | str,
+    workers: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> SynthResult:
+    """Generate the dataset described by ``spec`` into ``warehouse/<catalog>/<schema>/``.
+
+    The same spec and seed give byte-identical data files whatever ``workers`` is.
+
+    Args:
+        spec: what to generate.
+        warehouse: the local warehouse root.
+        workers: worker processes (1 runs in this process); default: the CPU count.
+        progress: called after each block with rows done so far.
+        cancel: set it to stop; the job then removes what it wrote and raises.
+
+    Raises:
+        SynthCancelled: ``cancel`` was set before the commit.
+    """
+    from .generator import campaigns
+
+    started = time.perf_counter()
+    root = dataset_root(spec, Path(warehouse))
+    for name in TABLE_NAMES:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        sweep_uncommitted(root / name)
+    workers = workers or default_workers()
+    spec_json = spec.model_dump_json(by_alias=True)
+    rows = dict.fromkeys(TABLE_NAMES, 0)
+    parts: dict[str, list[PartFile]] = {name: [] for name in TABLE_NAMES}
+    camp = campaigns(spec).table
+    parts["campaigns"].append(write_part(root / "campaigns", camp, "part-000000.parquet"))
+    rows["campaigns"] = camp.num_rows
+
+    def record(done: _BlockDone, count: int | None) -> None:
+        """Keep a block's parts; report progress unless it is a clean-up after a failure."""
+        for name, part in done.parts.items():
+            parts[name].append(part)
+            rows[name] += done.rows[name]
+        if progress and count is not None:
+            progress(Progress(count, spec.blocks, dict(rows), time.perf_counter() - started))
+
+    try:
+        _run_blocks(spec, spec_json, root, workers, record, cancel)
+    except BaseException:
+        for name, written in parts.items():
+            discard_parts(root / name, written)
+            sweep_uncommitted(root / name)
+        raise
+
+    metadata = {
+        "lakesmith.synth.seed": str(spec.seed),
+        "lakesmith.synth.spec_hash": spec.spec_hash(),
+    }
+    results: dict[str, TableResult] = {}
+    for name in TABLE_NAMES:
+        ordered = sorted(parts[name], key=lambda p: p.path)
+        version = commit_table(root / name, TABLES[name].schema, ordered, metadata=metadata)
+        results[name] = TableResult(
+            name=name,
+            full_name=f"{spec.catalog}.{spec.schema_}.{name}",
+            location=str(root / name),
+            rows=rows[name],
+            version=version,
+        )
+    seconds = time.perf_counter() - started
+    manifest = _manifest(spec, results, seconds, workers)
+    manifest_path = root / MANIFEST
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return SynthResult(spec, results, seconds, manifest_path, manifest)
+
+
+def _run_blocks(
+    spec: SynthSpec,
+    spec_json: str,
+    root: Path,
+    workers: int,
+    record: Callable[[_BlockDone, int | None], None],
+    cancel: threading.Event | None,
+) -> None:
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise SynthCancelled("generation cancelled; no table was changed")
+
+    if workers == 1:
+        for block in range(spec.blocks):
+            check()
+            record(_run_block(spec_json, block, str(root)), block + 1)
+        check()
+        return
+    # forkserver: workers fork from a clean single-threaded server that has the generator
+    # imported, so they start in milliseconds without inheriting this process's threads.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lakesmith.synth.generator", "lakesmith.synth.writer"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: set[Future[_BlockDone]] = set()
+        next_block, done_count = 0, 0
+        try:
+            while next_block < spec.blocks or pending:
+                check()
+                while next_block < spec.blocks and len(pending) < 2 * workers:
+                    pending.add(pool.submit(_run_block, spec_json, next_block, str(root)))
+                    next_block += 1
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done_count += 1
+                    record(future.result(), done_count)
+            check()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            for future in pending:  # let running blocks finish so their parts can be removed
+                if not future.cancelled():
+                    with contextlib.suppress(Exception):  # a failed block left nothing
+                        record(future.result(), None)
+            raise
+
+
+def _manifest(
+    spec: SynthSpec, tables: dict[str, TableResult], seconds: float, workers: int
+) -> dict[str, Any]:
+    from lakesmith.versions import package_versions
+
+    return {
+        "dataset": f"{spec.catalog}.{spec.schema_}",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": spec.seed,
+        "spec_hash": spec.spec_hash(),
+        "households": spec.households,
+        "block_households": spec.block_households,
+        "blocks": spec.blocks,
+        "workers": workers,
+        "seconds": round(seconds, 3),
+        "versions": package_versions(),
+        "tables": {
+            name: {"full_name": t.full_name, "rows": t.rows, "delta_version": t.version}
+            for name, t in tables.items()
+        },
+        "spec": spec.model_dump(mode="json", by_alias=True),
+    }
