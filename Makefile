@@ -6,6 +6,8 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compiled bytecode at install: every CLI start would otherwise recompile polars and friends.
+export UV_COMPILE_BYTECODE := 1
 EXTRAS ?= --extra dev
 PYTEST_ARGS ?= -n 2
 

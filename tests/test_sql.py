@@ -90,3 +90,32 @@ def test_engine_error_shows_the_transpiled_sql(engine) -> None:
 def test_missing_table_says_how_to_create_it(engine) -> None:
     with pytest.raises(TableNotFound, match=r"main\.sales\.missing does not exist"):
         engine.sql("SELECT * FROM sales.missing", {})
+
+
+def test_integer_aggregates_come_back_as_bigint_like_spark(engine) -> None:
+    out = engine.sql(
+        "SELECT sum(k) AS s, count_if(k > 1) AS c, count(*) AS n FROM e", {"e": EVENTS}
+    ).collect()
+    assert out.schema == pl.Schema({"s": pl.Int64, "c": pl.Int64, "n": pl.Int64})
+    assert out.row(0) == (7, 2, 4)
+
+
+def test_dates_do_not_depend_on_the_machine_time_zone(engine, monkeypatch) -> None:
+    import time
+
+    late = pl.LazyFrame({"ts": [datetime(2024, 3, 1, 2, 0, tzinfo=UTC)]})
+    sql = (
+        "SELECT date_trunc('MONTH', ts) AS m, CAST(ts AS DATE) AS d, CAST(ts AS STRING) AS s FROM t"
+    )
+    answers = []
+    for zone in ("UTC", "America/New_York"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        answers.append(engine.sql(sql, {"t": late}).collect().row(0))
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert answers[0] == answers[1]
+    month, day, text = answers[0]
+    assert month == datetime(2024, 3, 1, tzinfo=UTC)
+    assert day == date(2024, 3, 1)
+    assert text == "2024-03-01 02:00:00"

@@ -193,8 +193,6 @@ class Runner:
         return report
 
     def _execute(self, pn: PlannedNode, story: RunStory, report: NodeReport) -> None:
-        import narwhals as nw
-
         node = pn.node
         frames: dict[str, Any] = {}
         marks: dict[str, str] = {}
@@ -204,6 +202,8 @@ class Runner:
             frame, source, rows = self._read(spec)
             item = InputReport(alias=alias, source=source, rows=rows)
             if spec.incremental:
+                import narwhals as nw  # only incremental reads need it: keeps cold start short
+
                 column = spec.incremental.column
                 previous = self.watermarks.get(node.name, alias, pn.target)
                 lazy = nw.from_native(frame)

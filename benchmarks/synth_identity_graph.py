@@ -1,0 +1,93 @@
+"""Synthetic identity graph end to end to Delta: wall time, rows/s, scaling, Faker baseline.
+
+Runs with no arguments; output goes to benchmarks/.data/ (gitignored). Ends with one JSON line.
+Targets (issue 3): 1M households <= 10 s median, >= 3M rows/s; linear scaling.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lakesmith.synth.job import generate
+from lakesmith.synth.spec import SynthSpec
+
+DATA = Path(__file__).parent / ".data" / "synth"
+RUNS = 3
+
+
+def run(households: int, workers: int | None = None) -> tuple[float, dict[str, int]]:
+    target = DATA / f"hh_{households}"
+    shutil.rmtree(target, ignore_errors=True)
+    result = generate(SynthSpec(households=households), warehouse=target, workers=workers)
+    return result.seconds, {name: t.rows for name, t in result.tables.items()}
+
+
+def faker_baseline(rows: int = 100_000) -> float:
+    """Rows/s of per-row Faker for an individual with an email: how most generators work."""
+    from faker import Faker
+
+    fake = Faker("en_US", use_weighting=False)
+    fake.seed_instance(42)
+    started = time.perf_counter()
+    out = []
+    for i in range(rows):
+        out.append(
+            {
+                "individual_id": i,
+                "household_id": i // 3,
+                "first_name": fake.first_name(),
+                "last_name": fake.last_name(),
+                "email": fake.unique.email(),
+                "age": fake.pyint(0, 99),
+                "gender": fake.random_element(("female", "male", "nonbinary")),
+                "state": fake.state_abbr(),
+            }
+        )
+    return rows / (time.perf_counter() - started)
+
+
+def main() -> None:
+    figures: dict[str, object] = {}
+    print("warm-up (100k households)", file=sys.stderr)
+    run(100_000)
+
+    times, rows = [], {}
+    for i in range(RUNS):
+        seconds, rows = run(1_000_000)
+        times.append(seconds)
+        print(f"1M households run {i + 1}: {seconds:.2f}s", file=sys.stderr)
+    median = statistics.median(times)
+    total = sum(rows.values())
+    figures["households_1m_seconds_median"] = round(median, 2)
+    figures["households_1m_seconds_runs"] = [round(t, 2) for t in times]
+    figures["total_rows_1m"] = total
+    figures["rows_per_s_total"] = round(total / median)
+    figures["rows_per_s_by_table"] = {name: round(n / median) for name, n in rows.items()}
+    figures["rows_by_table"] = rows
+
+    scaling = {}
+    for households in (100_000, 1_000_000, 2_000_000):
+        seconds = median if households == 1_000_000 else run(households)[0]
+        scaling[str(households)] = round(seconds, 2)
+        print(f"{households:>9,} households: {seconds:.2f}s", file=sys.stderr)
+    figures["scaling_seconds"] = scaling
+    figures["scaling_2m_over_1m"] = round(scaling["2000000"] / scaling["1000000"], 2)
+
+    one_worker, _ = run(1_000_000, workers=1)
+    figures["households_1m_seconds_1_worker"] = round(one_worker, 2)
+    figures["parallel_speedup"] = round(one_worker / median, 2)
+
+    faker_rate = faker_baseline()
+    figures["faker_rows_per_s"] = round(faker_rate)
+    figures["ratio_vs_faker"] = round((total / median) / faker_rate, 1)
+    shutil.rmtree(DATA, ignore_errors=True)
+    print(json.dumps({"benchmark": "synth_identity_graph", "figures": figures}))
+
+
+if __name__ == "__main__":
+    main()
