@@ -20,6 +20,7 @@ from .output import (
     err_console,
     print_error,
 )
+from .synth import app as synth_app
 
 app = typer.Typer(
     name="lakesmith",
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 table_app = typer.Typer(help="Inspect one table.", no_args_is_help=True)
 app.add_typer(table_app, name="table")
+app.add_typer(synth_app, name="synth")
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="project folder (or any folder inside it)")
