@@ -16,7 +16,7 @@ import pytest
 from lakesmith.synth.report import to_html, to_markdown
 from lakesmith.synth.schema import TABLES
 from lakesmith.synth.spec import SynthSpec
-from lakesmith.synth.validate import (
+from lakesmith.synth.validation import (
     DistributionCheck,
     ValidationReport,
     clipped_poisson,

@@ -13,7 +13,7 @@ from .job import MANIFEST
 from .report import to_html, to_markdown
 from .schema import TABLE_NAMES
 from .spec import SynthSpec
-from .validate import ValidationReport, validate_dataset
+from .validation import ValidationReport, validate_dataset
 
 REPORT = "_synth_validation"
 

@@ -92,9 +92,12 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     arrays = []
     for field in TABLES[name].schema:
         array = columns[field.name]
-        keep = pa.types.is_dictionary(array.type) and array.type.value_type == field.type
+        keep = array.type == field.type or (
+            pa.types.is_dictionary(array.type) and array.type.value_type == field.type
+        )
         arrays.append(array if keep else array.cast(field.type))
-    return pa.Table.from_arrays(arrays, names=TABLES[name].schema.names)
+    fields = [f.with_type(a.type) for f, a in zip(TABLES[name].schema, arrays, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _list_array(mask: np.ndarray, labels: tuple[str, ...] | list[str]) -> pa.Array:
@@ -378,9 +381,9 @@ class _Block:
             is_det = kind in ids.deterministic_types
             cu = self.r(f"identity_mappings.confidence_{kind}")
             if is_det:
-                confidence = 0.95 + 0.05 * cu.random(len(who))
+                confidence = 0.95 + 0.05 * cu.random(len(who), np.float32)
             else:  # probabilistic matches: skewed high, density 2x on [0, 1] (Beta(2, 1))
-                confidence = 0.3 + 0.65 * np.sqrt(cu.random(len(who)))
+                confidence = 0.3 + 0.65 * np.sqrt(cu.random(len(who), np.float32))
             for key, array in zip(
                 parts,
                 (who, mapping_id, np.full(len(who), ti), first, last, confidence),
@@ -399,7 +402,7 @@ class _Block:
                 "identifier_value": pa.concat_arrays([v.cast(pa.string()) for v in values]),
                 "first_seen": _timestamps(cat["first"]),
                 "last_seen": _timestamps(cat["last"]),
-                "confidence": pa.array(np.round(cat["conf"], 4)),
+                "confidence": pa.array(np.round(cat["conf"].astype(np.float64), 4)),
                 "is_deterministic": pa.array(np.concatenate(deterministic)),
             },
         )
@@ -463,17 +466,18 @@ class _Block:
             np.log(es.median_events_per_person)
             + es.events_sigma * self.r("content_engagements.count").standard_normal(total)
         )
-        self.event_count = np.minimum(np.floor(draws).astype(np.int64), es.max_events_per_person)
+        # rounded, so the median of the counts is the spec's median_events_per_person
+        self.event_count = np.minimum(np.rint(draws).astype(np.int64), es.max_events_per_person)
         who, k = _segments(self.event_count)
         n = len(who)
         self.event_who = who
         cats = list(es.categories)
         favourite = _choice(self.r("content_engagements.favourite"), es.categories, total)
         any_cat = _choice(self.r("content_engagements.category"), es.categories, n)
-        loyal = self.r("content_engagements.loyal").random(n) < 0.45
+        loyal = self.r("content_engagements.loyal").random(n, np.float32) < 0.45
         self.event_cat = np.where(loyal, favourite[who], any_cat)
         per_cat = max(es.content_catalog_size // len(cats), 1)
-        popularity = self.r("content_engagements.content").random(n) ** 3
+        popularity = self.r("content_engagements.content").random(n, np.float32) ** 3
         content = self.event_cat * per_cat + (popularity * per_cat).astype(np.int64) + 1
         span = self.end_us - self.start_us
         self.event_ts = self.start_us + (

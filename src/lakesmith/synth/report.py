@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lakesmith.synth.validate import DistributionCheck, ValidationReport
+from lakesmith.synth.validation import DistributionCheck, ValidationReport
 
 Mark = Literal["pass", "fail", "skip", ""]
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
+INCOMPRESSIBLE = {b"lakesmith.compression": b"none"}
+"""Field metadata for random identifiers: compressing them costs CPU and saves ~12 %."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ TABLES: dict[str, TableDef] = {
                     ("mapping_id", pa.int64()),
                     ("individual_id", pa.int64()),
                     ("identifier_type", pa.string()),
-                    ("identifier_value", pa.string()),
+                    pa.field("identifier_value", pa.string(), metadata=INCOMPRESSIBLE),
                     ("first_seen", TS),
                     ("last_seen", TS),
                     ("confidence", pa.float64()),

@@ -6,7 +6,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 
 
@@ -19,19 +18,27 @@ def fixed_width(chars: np.ndarray) -> pa.StringArray:
     return array  # type: ignore[return-value]
 
 
-# Four hex characters for every 16-bit value, packed so that viewing as bytes keeps order.
-_WORD_HEX = (
-    _HEX[np.arange(65536) >> 12 & 15].astype(np.uint32)
-    | _HEX[np.arange(65536) >> 8 & 15].astype(np.uint32) << 8
-    | _HEX[np.arange(65536) >> 4 & 15].astype(np.uint32) << 16
-    | _HEX[np.arange(65536) & 15].astype(np.uint32) << 24
-).astype("<u4")
+def _word_table(alphabet: bytes) -> np.ndarray:
+    """Four hex characters for every 16-bit value, packed so viewing as bytes keeps order."""
+    digits = np.frombuffer(alphabet, dtype=np.uint8).astype(np.uint32)
+    words = np.arange(65536)
+    return (
+        digits[words >> 12 & 15]
+        | digits[words >> 8 & 15] << 8
+        | digits[words >> 4 & 15] << 16
+        | digits[words & 15] << 24
+    ).astype("<u4")
 
 
-def hex_matrix(values: np.ndarray) -> np.ndarray:
-    """16 lower-case hex digits of uint64 values, most significant first, as (n, 16)."""
+_WORD_HEX = _word_table(b"0123456789abcdef")
+_WORD_HEX_UPPER = _word_table(b"0123456789ABCDEF")
+
+
+def hex_matrix(values: np.ndarray, upper: bool = False) -> np.ndarray:
+    """16 hex digits of uint64 values, most significant first, as (n, 16)."""
     words = np.ascontiguousarray(values.astype(">u8")).view(">u2").reshape(-1, 4)
-    return np.take(_WORD_HEX, words.astype(np.intp)).view(np.uint8).reshape(-1, 16)
+    table = _WORD_HEX_UPPER if upper else _WORD_HEX
+    return np.take(table, words.astype(np.intp)).view(np.uint8).reshape(-1, 16)
 
 
 def decimal_matrix(values: np.ndarray, digits: int) -> np.ndarray:
@@ -43,21 +50,17 @@ def decimal_matrix(values: np.ndarray, digits: int) -> np.ndarray:
 
 def with_separators(matrix: np.ndarray, groups: list[int], sep: str) -> np.ndarray:
     """Insert ``sep`` between column groups: [8, 4, 4, 4, 12] makes a UUID layout."""
-    parts, start = [], 0
-    sep_col = np.full((matrix.shape[0], 1), ord(sep), dtype=np.uint8)
-    for i, width in enumerate(groups):
-        if i:
-            parts.append(sep_col)
-        parts.append(matrix[:, start : start + width])
-        start += width
-    return np.concatenate(parts, axis=1)
+    out = np.full((matrix.shape[0], sum(groups) + len(groups) - 1), ord(sep), dtype=np.uint8)
+    src = dst = 0
+    for width in groups:
+        out[:, dst : dst + width] = matrix[:, src : src + width]
+        src, dst = src + width, dst + width + 1
+    return out
 
 
 def uuid_strings(high: np.ndarray, low: np.ndarray, upper: bool = False) -> pa.StringArray:
     """8-4-4-4-12 strings from two 64-bit words."""
-    matrix = np.concatenate([hex_matrix(high), hex_matrix(low)], axis=1)
-    if upper:
-        matrix = np.where(matrix >= ord("a"), matrix - 32, matrix).astype(np.uint8)
+    matrix = np.concatenate([hex_matrix(high, upper), hex_matrix(low, upper)], axis=1)
     return fixed_width(with_separators(matrix, [8, 4, 4, 4, 12], "-"))
 
 
