@@ -1,0 +1,1 @@
+"""Data quality: rules, one-pass evaluation, quarantine, profiling."""

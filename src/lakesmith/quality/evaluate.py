@@ -1,0 +1,255 @@
+"""Evaluate a rule set on a frame: every row-level count in one scan, quarantine by mask.
+
+Failing samples are gathered only for rules that failed, and error details (the names of
+the rules a row broke) are built only for the rows that go to quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, Field
+
+from . import rules as r
+from .compiler import passes, to_polars
+
+SAMPLE = 5
+FAILED_RULES = "_failed_rules"
+
+
+class RuleResult(BaseModel):
+    name: str
+    check: str
+    columns: list[str]
+    severity: r.Severity
+    success: bool
+    rows: int
+    fail_count: int
+    fail_ratio: float
+    expected: str
+    actual: str
+    sample: list[Any] = Field(default_factory=list)
+
+
+class QualityResult(BaseModel):
+    dataset: str | None
+    rows: int
+    rules: list[RuleResult]
+
+    @property
+    def errors(self) -> list[RuleResult]:
+        return [x for x in self.rules if not x.success and x.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RuleResult]:
+        return [x for x in self.rules if not x.success and x.severity == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+
+def _columns(rule: Any) -> list[str]:
+    if getattr(rule, "column", None):
+        return [rule.column]
+    return list(getattr(rule, "columns", None) or [])
+
+
+def _within(tolerance: r.Tolerance | None, failed: int, rows: int) -> bool:
+    if tolerance is None:
+        return failed == 0
+    ratio = failed / rows if rows else 0.0
+    ok_count = tolerance.max_count is None or failed <= tolerance.max_count
+    ok_ratio = tolerance.max_ratio is None or ratio <= tolerance.max_ratio
+    return ok_count and ok_ratio
+
+
+def _expected(rule: Any) -> str:
+    match rule:
+        case r.NotNull():
+            return "no nulls"
+        case r.Unique(columns=cols):
+            return f"({', '.join(cols)}) unique"
+        case r.InRange(min=lo, max=hi, inclusive=inc):
+            lo_s = "" if lo is None else f"{lo} {'<=' if inc else '<'} "
+            hi_s = "" if hi is None else f" {'<=' if inc else '<'} {hi}"
+            return f"{lo_s}value{hi_s}"
+        case r.InSet(values=values):
+            return f"in {values}"
+        case r.Matches():
+            return f"matches {rule.pattern or rule.regex}"
+        case r.Expr(expr=text):
+            return text
+        case r.RowCount(min=lo, max=hi):
+            return f"{lo if lo is not None else 0} <= rows <= {hi if hi is not None else '∞'}"
+        case r.Freshness(column=c, max_age_hours=h):
+            return f"newest {c} at most {h} h old"
+        case r.ForeignKey(columns=cols, ref_table=t):
+            return f"({', '.join(cols)}) present in {t}"
+        case r.Query():
+            return "query returns no rows"
+    return ""
+
+
+def evaluate(
+    rules: r.RuleSet,
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    resolve_table: Callable[[str], pl.LazyFrame] | None = None,
+    now: datetime | None = None,
+) -> QualityResult:
+    """Run every rule against ``frame``.
+
+    Args:
+        rules: the rule set.
+        frame: the data (lazy frames are scanned once for all row-level rules).
+        resolve_table: table name -> frame, for foreign keys and queries.
+        now: the clock for freshness (default: now, UTC).
+    """
+    lf = frame.lazy()
+    schema = lf.collect_schema()
+    named = rules.named()
+    row_rules = [(n, rule) for n, rule in named if isinstance(rule, r.ROW_CHECKS)]
+    preds = {n: to_polars(passes(rule), schema) for n, rule in row_rules}
+    aggregates = [pl.len().alias("__rows")]
+    aggregates += [(~p).sum().alias(n) for n, p in preds.items()]
+    aggregates += [
+        pl.col(rule.column).max().alias(f"__max_{n}")
+        for n, rule in named
+        if isinstance(rule, r.Freshness)
+    ]
+    counts = lf.select(aggregates).collect().row(0, named=True)
+    rows = int(counts["__rows"])
+
+    results: list[RuleResult] = []
+    for name, rule in named:
+        failed, actual = 0, ""
+        if name in preds:
+            failed = int(counts[name])
+            actual = f"{failed:,} failing rows"
+        elif isinstance(rule, r.RowCount):
+            ok = (rule.min is None or rows >= rule.min) and (rule.max is None or rows <= rule.max)
+            failed, actual = (0 if ok else 1), f"{rows:,} rows"
+        elif isinstance(rule, r.Freshness):
+            newest = counts[f"__max_{name}"]
+            age = _age_hours(newest, now or datetime.now(UTC))
+            failed = 0 if age is not None and age <= rule.max_age_hours else 1
+            actual = "no values" if age is None else f"newest {newest} ({age:.1f} h old)"
+        elif isinstance(rule, r.ForeignKey):
+            failed = _orphans(lf, rule, _require(resolve_table, rule))
+            actual = f"{failed:,} rows without a parent"
+        elif isinstance(rule, r.Query):
+            failed = _query_rows(lf, rule, rules.dataset, resolve_table)
+            actual = f"{failed:,} rows returned"
+        ratio = failed / rows if rows else 0.0
+        success = _within(rules.tolerance(rule), failed, rows)
+        sample = [] if success or name not in preds else _sample(lf, rule, preds[name])
+        results.append(
+            RuleResult(
+                name=name,
+                check=rule.check,
+                columns=_columns(rule),
+                severity=rules.severity(rule),
+                success=success,
+                rows=rows,
+                fail_count=failed,
+                fail_ratio=round(ratio, 6),
+                expected=_expected(rule),
+                actual=actual,
+                sample=sample,
+            )
+        )
+    return QualityResult(dataset=rules.dataset, rows=rows, rules=results)
+
+
+def split(
+    rules: r.RuleSet, frame: pl.LazyFrame | pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows passing every row-level rule, and the quarantine with the rules each row broke.
+
+    The pass/fail mask is computed once; the list of failed rule names is built only for
+    quarantined rows.
+    """
+    lf = frame.lazy()
+    schema = lf.collect_schema()
+    preds = {
+        n: to_polars(passes(rule), schema)
+        for n, rule in rules.named()
+        if isinstance(rule, r.ROW_CHECKS)
+    }
+    if not preds:
+        return lf.collect(), lf.head(0).with_columns(
+            pl.lit([], dtype=pl.List(pl.String)).alias(FAILED_RULES)
+        ).collect()
+    masks = [f"__pass_{i}" for i in range(len(preds))]
+    marked = lf.with_columns(p.alias(m) for p, m in zip(preds.values(), masks, strict=True))
+    marked = marked.with_columns(pl.all_horizontal(masks).alias("__ok")).collect()
+    valid = marked.filter(pl.col("__ok")).drop([*masks, "__ok"])
+    bad = marked.filter(~pl.col("__ok"))
+    failed = pl.concat_list(
+        [pl.when(~pl.col(m)).then(pl.lit(n)) for n, m in zip(preds, masks, strict=True)]
+    ).list.drop_nulls()
+    quarantine = bad.with_columns(failed.alias(FAILED_RULES)).drop([*masks, "__ok"])
+    return valid, quarantine
+
+
+def _sample(lf: pl.LazyFrame, rule: Any, pred: pl.Expr) -> list[Any]:
+    cols = _columns(rule) or lf.collect_schema().names()[:3]
+    rows = lf.filter(~pred).select(cols).head(SAMPLE).collect()
+    return [row[0] if len(row) == 1 else list(row) for row in rows.iter_rows()]
+
+
+def _age_hours(newest: Any, now: datetime) -> float | None:
+    if newest is None:
+        return None
+    if isinstance(newest, datetime):
+        stamp = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    else:  # a date
+        stamp = datetime(newest.year, newest.month, newest.day, tzinfo=UTC)
+    return (now - stamp).total_seconds() / 3600
+
+
+def _require(resolve: Callable[[str], pl.LazyFrame] | None, rule: r.ForeignKey) -> pl.LazyFrame:
+    if resolve is None:
+        from lakesmith.errors import LakesmithError
+
+        raise LakesmithError(
+            f"foreign_key rule on {rule.columns} needs table {rule.ref_table}",
+            hint="evaluate with resolve_table (pipelines and the CLI pass the catalog)",
+        )
+    return resolve(rule.ref_table)
+
+
+def _orphans(lf: pl.LazyFrame, rule: r.ForeignKey, parent: pl.LazyFrame) -> int:
+    """Rows whose non-null key has no parent: an anti-join, never an IN-list."""
+    ref_cols = rule.ref_columns or rule.columns
+    keys = parent.select(
+        [pl.col(p).alias(c) for p, c in zip(ref_cols, rule.columns, strict=True)]
+    ).unique()
+    present = lf.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in rule.columns]))
+    return int(present.join(keys, on=rule.columns, how="anti").select(pl.len()).collect().item())
+
+
+def _query_rows(
+    lf: pl.LazyFrame,
+    rule: r.Query,
+    dataset: str | None,
+    resolve: Callable[[str], pl.LazyFrame] | None,
+) -> int:
+    from lakesmith.engines.duckdb_sql import run_sql
+
+    frames = {"dataset": lf}
+    if dataset:
+        frames[dataset] = lf
+
+    def missing(name: str) -> pl.LazyFrame:
+        if resolve is None:
+            from lakesmith.errors import TableNotFound
+
+            raise TableNotFound(f"query rule refers to table {name}", hint="name it 'dataset'")
+        return resolve(name)
+
+    return run_sql(rule.sql, frames, missing).select(pl.len()).collect().item()
