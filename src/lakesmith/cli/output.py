@@ -104,6 +104,13 @@ def print_summary(story: RunStory, story_dir: Any) -> None:
                 err_console.print(f"  hint: {n.error.hint}")
         elif n.skipped_because:
             err_console.print(f"[yellow]{n.name}[/] skipped: {n.skipped_because}")
+        if n.quarantined:
+            err_console.print(
+                f"[yellow]{n.name}[/]: {n.quarantined:,} row(s) quarantined → {n.table}_quarantine"
+            )
+        for q in n.quality:
+            if not q["success"] and q["severity"] == "warn":
+                err_console.print(f"[yellow]{n.name}[/]: warning {q['name']}: {q['actual']}")
     style = STATUS_STYLE.get(story.status, "")
     console.print(
         f"[{style}]{story.status}[/] in {story.duration_s:.2f}s · story: {story_dir}/story.html"

@@ -113,6 +113,13 @@ def check_project(
             _check_inputs(report, at, node, project, root)
             if not invalid & {"inputs", "transform"}:
                 _check_transform(report, at, node, root)
+            rules_file = node.quality.rules_file if node.quality else None
+            if rules_file and not (root / rules_file).is_file():
+                report(
+                    (*at, "quality", "rules_file"),
+                    f"rules file '{rules_file}' does not exist",
+                    "paths are relative to the project root",
+                )
         issues += report.issues
     issues += _check_cycles(root, project, pipelines)
     return issues

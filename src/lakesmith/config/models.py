@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from lakesmith.quality.rules import Rule
+
 FileFormat = Literal["csv", "json", "parquet", "delta"]
 FILE_FORMATS: tuple[str, ...] = get_args(FileFormat)
 WriteModeName = Literal["overwrite", "append", "replace_where", "merge", "scd2"]
@@ -271,8 +273,26 @@ WriteSpec = Annotated[
 ]
 
 
+class NodeQuality(Strict):
+    """Rules checked on a node's output before it is written."""
+
+    rules: list[Rule] | None = None
+    rules_file: str | None = Field(default=None, description="a rules YAML, project-relative")
+    on_error: Literal["fail", "warn", "quarantine"] = Field(
+        default="fail",
+        description="fail: write nothing; warn: write all rows; quarantine: failing rows go to "
+        "<table>_quarantine with the rules they broke",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> NodeQuality:
+        if bool(self.rules) == bool(self.rules_file):
+            raise ValueError("give exactly one of 'rules' or 'rules_file'")
+        return self
+
+
 class Node(Strict):
-    """read -> transform -> write; one output table per node."""
+    """read -> transform -> (quality) -> write; one output table per node."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     description: str = ""
@@ -286,6 +306,7 @@ class Node(Strict):
     sensitive: list[str] = Field(
         default_factory=list, description="columns redacted in story samples"
     )
+    quality: NodeQuality | None = None
 
     def input_specs(self) -> dict[str, InputSpec]:
         """Inputs with the string shorthand expanded to a table input."""

@@ -18,7 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
-from lakesmith.catalog.local import LocalCatalog
+from lakesmith.catalog.local import SYSTEM_SCHEMA, LocalCatalog
+from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config import models
 from lakesmith.config.loader import ProjectConfig
 from lakesmith.connections.resolve import locate
@@ -28,7 +29,7 @@ from lakesmith.runtime.detect import platform
 from lakesmith.runtime.secrets import SecretResolver
 from lakesmith.versions import package_versions
 
-from . import state, transforms
+from . import quality_gate, state, transforms
 from .events import Listener, NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted
 from .graph import sql_table_names
 from .plan import Plan, PlannedNode
@@ -231,6 +232,8 @@ class Runner:
             raise _NoNewData
 
         output = transforms.apply(node, frames, self.engine, self.cfg.root)
+        if node.quality is not None:
+            output = self._quality(node, pn, output, story, report)
         metadata = {state.RUN_KEY: story.run_id, state.NODE_KEY: node.name}
         if marks:
             metadata[state.COMMIT_KEY] = json.dumps(marks)
@@ -252,6 +255,61 @@ class Runner:
                 self.watermarks.record(node.name, story.run_id, marks)
             except Exception as exc:  # the commit holds the truth; the mirror can catch up
                 report.metrics["watermark_mirror_error"] = str(exc).splitlines()[0]
+
+    def _quality(
+        self, node: models.Node, pn: PlannedNode, output: Any, story: RunStory, report: NodeReport
+    ) -> Any:
+        """Check the output; record results; write the quarantine; return the rows to write."""
+        assert node.quality is not None
+        try:
+            gate = quality_gate.check(node.quality, output, self.cfg.root, pn.target.full_name)
+        except quality_gate.QualityFailed as exc:
+            report.quality = [x.model_dump() for x in exc.result.rules]
+            self._record_quality(node, pn, story, exc.result)
+            raise
+        report.quality = [x.model_dump() for x in gate.result.rules]
+        self._record_quality(node, pn, story, gate.result)
+        if gate.quarantine is not None and gate.quarantine.height:
+            import polars as pl
+
+            quarantine = gate.quarantine.with_columns(
+                pl.lit(story.run_id).alias("_run_id"),
+                pl.lit(story.started_at).alias("_quarantined_at"),
+            )
+            ref = TableRef(pn.target.catalog, pn.target.schema, f"{pn.target.table}_quarantine")
+            spec = models.AppendWrite(table=ref.full_name, mode="append", schema_evolution=True)
+            written = self.engine.write(quarantine, ref, spec, run_started=story.started_at)
+            report.quarantined = written.rows
+        return gate.valid
+
+    def _record_quality(
+        self, node: models.Node, pn: PlannedNode, story: RunStory, results: Any
+    ) -> None:
+        """One row per rule in <catalog>._lakesmith.quality_results (append-only)."""
+        import polars as pl
+
+        rows = [
+            {
+                "run_id": story.run_id,
+                "node": node.name,
+                "table": pn.target.full_name,
+                "rule": x.name,
+                "check": x.check,
+                "columns": x.columns,
+                "severity": x.severity,
+                "success": x.success,
+                "fail_count": x.fail_count,
+                "fail_ratio": x.fail_ratio,
+                "expected": x.expected,
+                "actual": x.actual,
+                "sample": json.dumps(x.sample, default=str),
+                "checked_at": story.started_at,
+            }
+            for x in results.rules
+        ]
+        ref = TableRef(pn.target.catalog, SYSTEM_SCHEMA, "quality_results")
+        spec = models.AppendWrite(table=ref.full_name, mode="append", schema_evolution=True)
+        self.engine.write(pl.DataFrame(rows), ref, spec, run_started=story.started_at)
 
     def _read(self, spec: models.InputSpec) -> tuple[Any, str, int | None]:
         if isinstance(spec, models.TableInput):

@@ -55,6 +55,8 @@ class NodeReport(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     error: ErrorReport | None = None
     skipped_because: str = ""
+    quality: list[dict[str, Any]] = Field(default_factory=list)
+    quarantined: int | None = None
 
     model_config = {"populate_by_name": True}
 

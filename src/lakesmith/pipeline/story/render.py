@@ -61,6 +61,17 @@ def to_markdown(story: RunStory) -> str:
             lines.append("- schema: " + ", ".join(f"`{c}` {t}" for c, t in n.schema_))
         if _changes(n):
             lines.append(f"- schema change: {_changes(n)}")
+        if n.quality:
+            lines += ["", "| rule | severity | result | failing | expected |"]
+            lines += ["|---|---|---|---:|---|"]
+            for q in n.quality:
+                mark = "✅ pass" if q["success"] else "❌ fail"
+                lines.append(
+                    f"| {q['name']} | {q['severity']} | {mark} | {q['fail_count']:,} | "
+                    f"{q['expected']} |"
+                )
+        if n.quarantined:
+            lines.append(f"- quarantined: {n.quarantined:,} rows → {n.table}_quarantine")
         if n.error:
             lines += ["", f"**{n.error.type}**: {n.error.message}"]
             if n.error.hint:
