@@ -103,3 +103,22 @@ def test_unknown_environment_is_a_config_error(example: Path) -> None:
     assert result.returncode == 2
     assert "environment 'prd'" in result.stderr
     assert "Did you mean 'prod'?" in result.stderr or "local" in result.stderr
+
+
+def test_quality_check_exit_code_follows_error_rules(example: Path) -> None:
+    assert cli("run", "-p", str(example)).returncode == 0
+    quarantine = json.loads(cli("tables", "-p", str(example), "--json").stdout)
+    assert "local_c360.silver.orders_quarantine" in quarantine
+    rules = example / "rules.yaml"
+    rules.write_text(
+        "version: 1\ndataset: silver.orders\nrules:\n"
+        "  - {check: in_range, column: amount, min: 0, max: 300, name: amount_range}\n"
+        "  - {check: foreign_key, columns: [customer_id], ref_table: silver.customers}\n"
+    )
+    failing = cli("quality", "check", str(rules), "-p", str(example), "--json")
+    assert failing.returncode == 1
+    by_rule = {r["name"]: r for r in json.loads(failing.stdout)["rules"]}
+    assert not by_rule["amount_range"]["success"] and by_rule["amount_range"]["fail_count"] > 0
+    assert by_rule["foreign_key_customer_id"]["success"]
+    rules.write_text(rules.read_text().replace("max: 300", "max: 100000"))
+    assert cli("quality", "check", str(rules), "-p", str(example)).returncode == 0

@@ -20,6 +20,7 @@ from .output import (
     err_console,
     print_error,
 )
+from .quality import app as quality_app
 from .synth import app as synth_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
 table_app = typer.Typer(help="Inspect one table.", no_args_is_help=True)
 app.add_typer(table_app, name="table")
 app.add_typer(synth_app, name="synth")
+app.add_typer(quality_app, name="quality")
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="project folder (or any folder inside it)")
