@@ -122,3 +122,18 @@ def test_quality_check_exit_code_follows_error_rules(example: Path) -> None:
     assert by_rule["foreign_key_customer_id"]["success"]
     rules.write_text(rules.read_text().replace("max: 300", "max: 100000"))
     assert cli("quality", "check", str(rules), "-p", str(example)).returncode == 0
+
+
+def test_profile_writes_json_markdown_and_html(example: Path) -> None:
+    assert cli("run", "-p", str(example)).returncode == 0
+    result = cli("profile", "silver.orders", "-p", str(example))
+    assert result.returncode == 0, result.stderr
+    folder = example / ".lakesmith" / "profiles" / "local_c360.silver.orders"
+    saved = json.loads((folder / "profile.json").read_text())
+    assert saved["row_count"] == 25
+    status = next(c for c in saved["columns"] if c["name"] == "status")
+    assert status["null_count"] == 0
+    html = (folder / "profile.html").read_text()
+    assert "<svg" in html and "<script" not in html
+    missing = cli("profile", "silver.nope", "-p", str(example))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

@@ -266,6 +266,34 @@ def story(
 
 
 @app.command()
+@_guard
+def profile(
+    name: Annotated[str, typer.Argument(help="schema.table or catalog.schema.table")],
+    project: ProjectOpt = Path(),
+    env: EnvOpt = "local",
+) -> None:
+    """Profile every row of a table; write JSON, Markdown and an HTML report."""
+    from lakesmith.catalog import LocalCatalog
+    from lakesmith.engines.polars_engine import PolarsEngine
+    from lakesmith.quality.profile import profile as run_profile
+    from lakesmith.quality.profile_report import to_html, to_markdown
+
+    cfg = _load(project, env)
+    ref = cfg.table(name)
+    engine = PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)
+    result = run_profile(engine.read_table(ref))
+    folder = cfg.root / ".lakesmith" / "profiles" / ref.full_name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "profile.json").write_text(result.model_dump_json(indent=2))
+    (folder / "profile.md").write_text(to_markdown(result), encoding="utf-8")
+    (folder / "profile.html").write_text(
+        to_html(result, title=f"Profile of {ref.full_name}"), encoding="utf-8"
+    )
+    console.print(to_markdown(result), markup=False)
+    console.print(f"report: {folder / 'profile.html'}")
+
+
+@app.command()
 def version() -> None:
     """Print the lakesmith version."""
     from lakesmith import __version__
