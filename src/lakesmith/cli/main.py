@@ -273,14 +273,13 @@ def profile(
     env: EnvOpt = "local",
 ) -> None:
     """Profile every row of a table; write JSON, Markdown and an HTML report."""
-    from lakesmith.catalog import LocalCatalog
-    from lakesmith.engines.polars_engine import PolarsEngine
+    from lakesmith.engines import default_engine
     from lakesmith.quality.profile import profile as run_profile
     from lakesmith.quality.profile_report import to_html, to_markdown
 
     cfg = _load(project, env)
     ref = cfg.table(name)
-    engine = PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)
+    engine = default_engine(cfg)
     result = run_profile(engine.read_table(ref))
     folder = cfg.root / ".lakesmith" / "profiles" / ref.full_name
     folder.mkdir(parents=True, exist_ok=True)

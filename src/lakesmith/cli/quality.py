@@ -23,9 +23,8 @@ def check(
     """Evaluate every rule in one scan; exit 1 when an error-severity rule fails."""
     from rich.table import Table
 
-    from lakesmith.catalog import LocalCatalog
     from lakesmith.config import load_project
-    from lakesmith.engines.polars_engine import PolarsEngine
+    from lakesmith.engines import default_engine
     from lakesmith.errors import LakesmithError
     from lakesmith.quality.evaluate import evaluate
     from lakesmith.quality.rules import load_rules
@@ -38,7 +37,7 @@ def check(
             raise LakesmithError(
                 "no table to check", hint="pass --table NAME or set 'dataset' in the rules file"
             )
-        engine = PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)
+        engine = default_engine(cfg)
         result = evaluate(
             rules,
             engine.read_table(cfg.table(name)),

@@ -6,11 +6,12 @@ Pydantic reports union tags and internal names in its locations; users wrote nei
 from __future__ import annotations
 
 import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
 
-from lakesmith.errors import ConfigIssue
+from lakesmith.errors import ConfigError, ConfigIssue
 
 from . import models
 from .interpolate import format_path
@@ -244,3 +245,22 @@ def validate_model(
         return model.model_validate(raw), []
     except ValidationError as exc:
         return None, _pydantic_issues(exc, raw, smap, prefix, model)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model_file(model: type[M], path: Path | str) -> M:
+    """Read one YAML/JSON file into ``model``; every problem is reported at once.
+
+    Raises:
+        ConfigError: each invalid or unknown key, with file, line and key path.
+    """
+    from .yaml_loader import load_yaml
+
+    raw, smap, issues = load_yaml(Path(path))
+    if raw is not None and not issues:
+        value, issues = validate_model(model, raw, smap)
+        if value is not None:
+            return value
+    raise ConfigError(issues or [ConfigIssue("nothing to read", file=Path(path))])

@@ -23,7 +23,7 @@ from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config import models
 from lakesmith.config.loader import ProjectConfig
 from lakesmith.connections.resolve import locate
-from lakesmith.engines.base import Engine
+from lakesmith.engines import Engine, default_engine
 from lakesmith.errors import LakesmithError
 from lakesmith.runtime.detect import platform
 from lakesmith.runtime.secrets import SecretResolver
@@ -41,12 +41,6 @@ REDACTED = "***"
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
-def default_engine(cfg: ProjectConfig) -> Engine:
-    from lakesmith.engines.polars_engine import PolarsEngine
-
-    return PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)
 
 
 class _NoNewData(Exception):

@@ -12,8 +12,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lakesmith.errors import ConfigError, ConfigIssue
-
 Severity = Literal["warn", "error"]
 
 PATTERNS: dict[str, str] = {
@@ -176,12 +174,6 @@ def load_rules(path: Path | str) -> RuleSet:
     Raises:
         ConfigError: listing each invalid or unknown key.
     """
-    from lakesmith.config.model_errors import validate_model
-    from lakesmith.config.yaml_loader import load_yaml
+    from lakesmith.config.model_errors import load_model_file
 
-    raw, smap, issues = load_yaml(Path(path))
-    if raw is not None and not issues:
-        rules, issues = validate_model(RuleSet, raw, smap)
-        if rules is not None:
-            return rules
-    raise ConfigError(issues or [ConfigIssue("empty rules file", file=Path(path))])
+    return load_model_file(RuleSet, path)

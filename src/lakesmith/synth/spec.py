@@ -16,8 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lakesmith.errors import ConfigError, ConfigIssue
-
 IDENTIFIER_TYPES = ("email", "phone", "cookie", "device_id", "maid", "ctv_device", "ip")
 CHANNELS = ("display", "search", "email", "social", "ctv")
 
@@ -290,12 +288,6 @@ def load_spec(path: Path | str) -> SynthSpec:
     Raises:
         ConfigError: listing each invalid or unknown key.
     """
-    from lakesmith.config.model_errors import validate_model
-    from lakesmith.config.yaml_loader import load_yaml
+    from lakesmith.config.model_errors import load_model_file
 
-    raw, smap, issues = load_yaml(Path(path))
-    if raw is not None and not issues:
-        spec, issues = validate_model(SynthSpec, raw if raw else {}, smap)
-        if spec is not None:
-            return spec
-    raise ConfigError(issues or [ConfigIssue("empty spec", file=Path(path))])
+    return load_model_file(SynthSpec, path)
