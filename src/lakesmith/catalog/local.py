@@ -109,9 +109,10 @@ class LocalCatalog:
 
 
 def _add_actions(dt: Any) -> Any:
+    """The add actions as a pyarrow Table (read as a stream: ``pa.table`` imports pandas)."""
     import pyarrow as pa
 
-    return pa.table(dt.get_add_actions(flatten=False))
+    return pa.RecordBatchReader.from_stream(dt.get_add_actions(flatten=False)).read_all()
 
 
 def _rows(actions: Any) -> int:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import pools
+from .columns import array
 from .rng import mix64, permute, stream
 from .schema import TABLES
 from .spec import CHANNELS, IDENTIFIER_TYPES, SynthSpec
@@ -44,17 +45,17 @@ def _us(dt: object) -> int:
 def _labels(values: list[str] | tuple[str, ...], codes: np.ndarray) -> pa.Array:
     """A low-cardinality string column, dictionary-encoded as Parquet will store it anyway."""
     return pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32)), pa.array(list(values), pa.string())
+        array(codes.astype(np.int32)), array(list(values), pa.string())
     )
 
 
 def _take(values: list[str] | tuple[str, ...], codes: np.ndarray) -> pa.Array:
     """Plain strings picked by code, for building other strings from."""
-    return pa.array(list(values), pa.string()).take(pa.array(codes.astype(np.int32)))
+    return array(list(values), pa.string()).take(array(codes.astype(np.int32)))
 
 
 def _timestamps(micros: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(micros.astype(np.int64), pa.int64(), mask=mask).view(pa.timestamp("us", "UTC"))
+    return array(micros.astype(np.int64), pa.int64(), mask=mask).view(pa.timestamp("us", "UTC"))
 
 
 _CHOICE_BITS = 16
@@ -105,7 +106,7 @@ def _list_array(mask: np.ndarray, labels: tuple[str, ...] | list[str]) -> pa.Arr
     _, cols = np.nonzero(mask)
     offsets = np.zeros(mask.shape[0] + 1, dtype=np.int32)
     np.cumsum(mask.sum(axis=1), out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), _labels(list(labels), cols))
+    return pa.ListArray.from_arrays(array(offsets), _labels(list(labels), cols))
 
 
 # --- campaigns (one small table for the whole dataset) ---------------------------------------
@@ -185,13 +186,13 @@ def _make_campaigns(spec: SynthSpec) -> Campaigns:
     table = _table(
         "campaigns",
         {
-            "campaign_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-            "name": pa.array(names, pa.string()),
-            "start_date": pa.array(start_day.astype(np.int32)).view(pa.date32()),
-            "end_date": pa.array(end_day.astype(np.int32)).view(pa.date32()),
-            "target_criteria": pa.array(criteria, pa.string()),
+            "campaign_id": array(np.arange(1, n + 1, dtype=np.int64)),
+            "name": array(names, pa.string()),
+            "start_date": array(start_day.astype(np.int32)).view(pa.date32()),
+            "end_date": array(end_day.astype(np.int32)).view(pa.date32()),
+            "target_criteria": array(criteria, pa.string()),
             "channels": _list_array(mask, CHANNELS),
-            "budget": pa.array(budget),
+            "budget": array(budget),
         },
     )
     return Campaigns(
@@ -272,12 +273,12 @@ class _Block:
         return _table(
             "households",
             {
-                "household_id": pa.array(self.hid),
-                "state": pools.arrow_pool("state").take(pa.array(place)),
-                "region": pools.arrow_pool("region").take(pa.array(place)),
+                "household_id": array(self.hid),
+                "state": pools.arrow_pool("state").take(array(place)),
+                "region": pools.arrow_pool("region").take(array(place)),
                 "income_bracket": _labels(labels, bracket),
-                "annual_income": pa.array(self.income),
-                "size": pa.array(self.size),
+                "annual_income": array(self.income),
+                "size": array(self.size),
                 "created_at": _timestamps(self.created_us),
             },
         )
@@ -341,13 +342,13 @@ class _Block:
         return _table(
             "individuals",
             {
-                "individual_id": pa.array(self.iid),
-                "household_id": pa.array(self.hid[hh]),
-                "age": pa.array(self.age),
+                "individual_id": array(self.iid),
+                "household_id": array(self.hid[hh]),
+                "age": array(self.age),
                 "gender": _labels(genders, self.gender),
                 "education": _labels(ind.education_levels, education),
                 "employment": _labels(labels, employment),
-                "is_householder": pa.array(member == 0),
+                "is_householder": array(member == 0),
             },
         )
 
@@ -384,26 +385,26 @@ class _Block:
                 confidence = 0.95 + 0.05 * cu.random(len(who), np.float32)
             else:  # probabilistic matches: skewed high, density 2x on [0, 1] (Beta(2, 1))
                 confidence = 0.3 + 0.65 * np.sqrt(cu.random(len(who), np.float32))
-            for key, array in zip(
+            for key, column in zip(
                 parts,
                 (who, mapping_id, np.full(len(who), ti), first, last, confidence),
                 strict=True,
             ):
-                parts[key].append(array)
+                parts[key].append(column)
             deterministic.append(np.full(len(who), is_det))
             values.append(self._identifier_values(kind, who, mapping_id, k))
         cat = {key: np.concatenate(arrays) for key, arrays in parts.items()}
         return _table(
             "identity_mappings",
             {
-                "mapping_id": pa.array(cat["mid"]),
-                "individual_id": pa.array(self.iid[cat["who"]]),
+                "mapping_id": array(cat["mid"]),
+                "individual_id": array(self.iid[cat["who"]]),
                 "identifier_type": _labels(IDENTIFIER_TYPES, cat["type"]),
                 "identifier_value": pa.concat_arrays([v.cast(pa.string()) for v in values]),
                 "first_seen": _timestamps(cat["first"]),
                 "last_seen": _timestamps(cat["last"]),
-                "confidence": pa.array(np.round(cat["conf"].astype(np.float64), 4)),
-                "is_deterministic": pa.array(np.concatenate(deterministic)),
+                "confidence": array(np.round(cat["conf"].astype(np.float64), 4)),
+                "is_deterministic": array(np.concatenate(deterministic)),
             },
         )
 
@@ -422,16 +423,16 @@ class _Block:
             is_f = (gender == 0) | ((gender > 1) & (pick < 0.5))
             firsts = pc.call_function(
                 "if_else",
-                [pa.array(is_f), female.take(pa.array(f_idx)), male.take(pa.array(m_idx))],
+                [array(is_f), female.take(array(f_idx)), male.take(array(m_idx))],
             )
-            lasts = pools.arrow_pool("last").take(pa.array(self.last_name[self.hh_of[who]]))
+            lasts = pools.arrow_pool("last").take(array(self.last_name[self.hh_of[who]]))
             domains = list(self.spec.identifiers.email_domains)
             d = _choice(
                 self.r("identity_mappings.email_domain"),
                 self.spec.identifiers.email_domains,
                 len(who),
             )
-            number = pa.array(mapping_id).cast(pa.string())
+            number = array(mapping_id).cast(pa.string())
             return join(firsts, ".", lasts, ".", number, "@", _take(domains, d))
         if kind == "phone":
             index = self.iid[who] * 10 + k
@@ -453,7 +454,7 @@ class _Block:
             return join("ctv-", fixed_width(hex_matrix(mix64(mapping_id, salt))))
         if kind == "ip":
             address = permute(self.hid[self.hh_of[who]], 2**32, salt)
-            octets = [pa.array((address >> s) & 255).cast(pa.string()) for s in (24, 16, 8, 0)]
+            octets = [array((address >> s) & 255).cast(pa.string()) for s in (24, 16, 8, 0)]
             return join(octets[0], ".", octets[1], ".", octets[2], ".", octets[3])
         raise AssertionError(kind)
 
@@ -493,15 +494,15 @@ class _Block:
         return _table(
             "content_engagements",
             {
-                "event_id": pa.array(self.iid[who] * 10_000 + k),
-                "individual_id": pa.array(self.iid[who]),
-                "content_id": pa.array(content),
+                "event_id": array(self.iid[who] * 10_000 + k),
+                "individual_id": array(self.iid[who]),
+                "content_id": array(content),
                 "content_category": _labels(cats, self.event_cat),
                 "timestamp": _timestamps(self.event_ts),
                 "engagement_type": _labels(
                     kinds, _choice(self.r("content_engagements.type"), es.engagement_types, n)
                 ),
-                "duration_seconds": pa.array(self.event_duration),
+                "duration_seconds": array(self.event_duration),
                 "device_type": _labels(
                     devices, _choice(self.r("content_engagements.device"), es.device_types, n)
                 ),
@@ -528,16 +529,16 @@ class _Block:
         rows, slot = np.nonzero(top)
         offsets = np.zeros(len(counts) + 1, dtype=np.int32)
         np.cumsum(top.sum(axis=1), out=offsets[1:])
-        preferred = pa.ListArray.from_arrays(pa.array(offsets), _labels(cats, order[rows, slot]))
+        preferred = pa.ListArray.from_arrays(array(offsets), _labels(cats, order[rows, slot]))
         return _table(
             "viewership_patterns",
             {
-                "pattern_id": pa.array(self.iid[has]),
-                "individual_id": pa.array(self.iid[has]),
-                "frequency": pa.array(frequency),
-                "recency_days": pa.array((self.end_us - last_ts) // DAY_US),
+                "pattern_id": array(self.iid[has]),
+                "individual_id": array(self.iid[has]),
+                "frequency": array(frequency),
+                "recency_days": array((self.end_us - last_ts) // DAY_US),
                 "preferred_categories": preferred,
-                "avg_duration": pa.array(np.round(total_duration / np.maximum(frequency, 1), 3)),
+                "avg_duration": array(np.round(total_duration / np.maximum(frequency, 1), 3)),
             },
         )
 
@@ -552,7 +553,7 @@ class _Block:
         offsets = np.zeros(total + 1, dtype=np.int32)
         np.cumsum(present.sum(axis=1), out=offsets[1:])
         affinity = pa.MapArray.from_arrays(
-            pa.array(offsets), _labels(cats, cols), pa.array(np.round(shares[rows, cols], 4))
+            array(offsets), _labels(cats, cols), array(np.round(shares[rows, cols], 4))
         )
         income = self.income[self.hh_of]
         top = np.argmax(counts, axis=1)
@@ -595,8 +596,8 @@ class _Block:
         return _table(
             "audience_attributes",
             {
-                "attribute_id": pa.array(self.iid),
-                "individual_id": pa.array(self.iid),
+                "attribute_id": array(self.iid),
+                "individual_id": array(self.iid),
                 "segment": _labels(segment_names, segment),
                 "affinity_scores": affinity,
                 "classifications": _list_array(flags, CLASSIFICATIONS),
@@ -630,12 +631,12 @@ class _Block:
         exposures = _table(
             "campaign_exposures",
             {
-                "exposure_id": pa.array(exposure_id),
-                "individual_id": pa.array(self.iid[who]),
-                "campaign_id": pa.array(c + 1),
+                "exposure_id": array(exposure_id),
+                "individual_id": array(self.iid[who]),
+                "campaign_id": array(c + 1),
                 "timestamp": _timestamps(ts),
                 "channel": _labels(CHANNELS, channel),
-                "frequency": pa.array(frequency),
+                "frequency": array(frequency),
             },
         )
 
@@ -656,15 +657,15 @@ class _Block:
         responses = _table(
             "response_events",
             {
-                "response_id": pa.array(response_id),
-                "individual_id": pa.array(self.iid[who[sel]]),
-                "campaign_id": pa.array(c[sel] + 1),
-                "exposure_id": pa.array(exposure_id[sel]),
+                "response_id": array(response_id),
+                "individual_id": array(self.iid[who[sel]]),
+                "campaign_id": array(c[sel] + 1),
+                "exposure_id": array(exposure_id[sel]),
                 "response_type": _labels(
                     RESPONSE_TYPES, _choice(self.r("response_events.type"), RESPONSE_WEIGHTS, m)
                 ),
                 "timestamp": _timestamps(r_ts),
-                "value": pa.array(value),
+                "value": array(value),
             },
         )
 
@@ -685,14 +686,14 @@ class _Block:
         outcomes = _table(
             "outcome_metrics",
             {
-                "outcome_id": pa.array(response_id * 10 + 1),
-                "response_id": pa.array(response_id),
+                "outcome_id": array(response_id * 10 + 1),
+                "response_id": array(response_id),
                 "conversion_status": _labels(
                     ["not_converted", "converted"], converted.astype(np.int32)
                 ),
                 "converted_at": _timestamps(o_ts, mask=~converted),
-                "revenue": pa.array(revenue),
-                "attribution_weight": pa.array(np.round(1.0 / counts[who[sel]], 4)),
+                "revenue": array(revenue),
+                "attribution_weight": array(np.round(1.0 / counts[who[sel]], 4)),
             },
         )
         return exposures, responses, outcomes

@@ -6,6 +6,8 @@ from functools import cache
 
 import pyarrow as pa
 
+from .columns import array
+
 FEMALE = (
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty "
     "sandra margaret ashley kimberly emily donna michelle carol amanda melissa deborah stephanie "
@@ -140,7 +142,7 @@ def arrow_pool(name: str) -> pa.Array:
         "region": tuple(f"{p[1]} {p[2]}xx" for p in PLACES),
         "segment": SEGMENTS,
     }[name]
-    return pa.array(values, pa.string())
+    return array(values, pa.string())
 
 
 def place_weights() -> list[float]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .columns import array
 
 _DIGITS = np.frombuffer(b"0123456789", dtype=np.uint8)
 
@@ -66,4 +70,11 @@ def uuid_strings(high: np.ndarray, low: np.ndarray, upper: bool = False) -> pa.S
 
 def join(*parts: pa.Array | str) -> pa.Array:
     """Element-wise concatenation of arrays and literal strings."""
-    return pc.call_function("binary_join_element_wise", [*parts, ""])
+    args = [_literal(p) if isinstance(p, str) else p for p in parts]
+    return pc.call_function("binary_join_element_wise", [*args, _literal("")])
+
+
+@cache
+def _literal(text: str) -> pa.Scalar:
+    """A string scalar made without ``pa.scalar``, which imports pandas (see columns.py)."""
+    return array([text])[0]

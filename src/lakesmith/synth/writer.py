@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -307,8 +307,12 @@ def _stats(table: pa.Table, meta: pq.FileMetaData) -> str:
             continue
         if pa.types.is_floating(type_) and _has_nan(table[field.name]):
             continue  # Parquet bounds ignore NaN; Delta readers would not
-        low = _bound(type_, min(s.min for s in bounded), up=False)
-        high = _bound(type_, max(s.max for s in bounded), up=True)
+        if pa.types.is_timestamp(type_):  # raw integers: .min builds datetimes via pandas
+            low = _timestamp(min(s.min_raw for s in bounded), type_, up=False)
+            high = _timestamp(max(s.max_raw for s in bounded), type_, up=True)
+        else:
+            low = _bound(type_, min(s.min for s in bounded), up=False)
+            high = _bound(type_, max(s.max for s in bounded), up=True)
         if low is not None and high is not None:
             mins[field.name] = low
             maxs[field.name] = high
@@ -328,27 +332,27 @@ def _bound(type_: pa.DataType, value: Any, *, up: bool) -> Any:
         return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
     if _is_string(type_):
         return value if isinstance(value, str) and len(value) <= STRING_STATS_MAX_CHARS else None
-    if pa.types.is_timestamp(type_) and isinstance(value, datetime):
-        return _timestamp(value, up=up)
     if (pa.types.is_date32(type_) or pa.types.is_date64(type_)) and isinstance(value, date):
         return value.isoformat()
     return None
 
 
-def _timestamp(value: datetime, *, up: bool) -> str | None:
-    """ISO 8601 to the millisecond: ``2024-01-01T00:00:00.123Z`` (no ``Z`` if naive)."""
-    aware = value.tzinfo is not None
-    if aware:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    extra = value.microsecond % 1000
+_PER_MS = {"s": None, "ms": 1, "us": 1_000, "ns": 1_000_000}
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _timestamp(raw: int, type_: pa.TimestampType, *, up: bool) -> str | None:
+    """A raw footer timestamp as ISO 8601 to the millisecond (``Z`` when zoned), like Spark.
+
+    The maximum is rounded up so that it stays an upper bound.
+    """
+    per_ms = _PER_MS[type_.unit]
+    millis = raw * 1000 if per_ms is None else (-(-raw // per_ms) if up else raw // per_ms)
     try:
-        if extra:
-            value -= timedelta(microseconds=extra)
-            if up:
-                value += timedelta(milliseconds=1)
+        value = _EPOCH + timedelta(milliseconds=millis)
     except OverflowError:
         return None
-    return value.isoformat(timespec="milliseconds") + ("Z" if aware else "")
+    return value.isoformat(timespec="milliseconds") + ("Z" if type_.tz else "")
 
 
 # --- committing and cleaning up ------------------------------------------------------------
