@@ -152,6 +152,24 @@ def test_one_scan_counts_match_the_sql_query() -> None:
     assert unique.fail_count == 2 and unique.sample == [1, 1]
 
 
+def test_large_sets_are_joins_and_agree_with_polars() -> None:
+    allowed = [f"s{i:03d}" for i in range(0, 400, 2)]  # 200 values: a join, not an IN-list
+    frame = pl.DataFrame({"code": [f"s{i:03d}" if i % 7 else None for i in range(400)]})
+    rule = r.InSet(check="in_set", column="code", values=allowed, name="code_known")
+    expected = sum(1 for c in frame["code"] if c is not None and c not in allowed)
+    assert evaluate(r.RuleSet(rules=[rule]), frame).rules[0].fail_count == expected
+    con = duckdb.connect()
+    con.register("t", frame)
+    query = count_failures_sql([("code_known", passes(rule))], "t", "duckdb")
+    assert "LEFT JOIN" in query and " IN (" not in query
+    assert con.sql(query).fetchall() == [(400, expected)]
+    alone = to_sql(passes(rule), "duckdb")  # on its own: a semi-join subquery
+    assert "SELECT" in alone
+    ok = con.sql(f"SELECT {alone} FROM t").fetchall()
+    assert sum(not x[0] for x in ok) == expected
+    con.close()
+
+
 def test_quarantine_splits_rows_and_names_the_broken_rules() -> None:
     frame = _frame(
         [
@@ -173,6 +191,23 @@ def test_quarantine_splits_rows_and_names_the_broken_rules() -> None:
     assert quarantine["id"].to_list() == [2, 3]
     assert quarantine[FAILED_RULES].to_list() == [["amount_ok", "email_ok"], ["status_set"]]
     assert valid.height + quarantine.height == frame.height
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(ROW, min_size=0, max_size=30))
+def test_quarantine_matches_the_oracle_row_by_row(rows: list[dict]) -> None:
+    frame = _frame(rows).with_row_index("__i")
+    ruleset = r.RuleSet(
+        rules=[rule.model_copy(update={"name": f"r{i}"}) for i, (rule, _) in enumerate(CASES)]
+    )
+    broken = [
+        [f"r{i}" for i, (_, oracle) in enumerate(CASES) if not oracle(row, rows)]  # type: ignore[operator]
+        for row in rows
+    ]
+    valid, quarantine = split(ruleset, frame)
+    assert valid["__i"].to_list() == [i for i, b in enumerate(broken) if not b]
+    assert quarantine["__i"].to_list() == [i for i, b in enumerate(broken) if b]
+    assert quarantine[FAILED_RULES].to_list() == [b for b in broken if b]
 
 
 def test_dataset_level_checks_and_tolerance() -> None:

@@ -161,8 +161,19 @@ def to_polars(pred: Pred, schema: pl.Schema | None = None) -> pl.Expr:
 # --- SQL backend ------------------------------------------------------------------------------
 
 
-def to_sql(pred: Pred, dialect: str = "databricks") -> str:
-    """The predicate as SQL in a sqlglot dialect ("databricks", "spark", "duckdb" ...)."""
+LARGE_SET = 64
+"""Sets with more values than this are matched by a join, never by a long IN-list."""
+
+
+def to_sql(
+    pred: Pred, dialect: str = "databricks", sets: list[tuple[str, tuple[Any, ...]]] | None = None
+) -> str:
+    """The predicate as SQL in a sqlglot dialect ("databricks", "spark", "duckdb" ...).
+
+    A large set becomes ``IN (SELECT ... FROM VALUES ...)``, which engines plan as a
+    semi-join; given ``sets``, it becomes a test on a joined column instead (the caller joins
+    ``_set_table(k, ...)`` for each entry appended), which works in every clause on every engine.
+    """
     import sqlglot
     from sqlglot import exp
 
@@ -176,6 +187,12 @@ def to_sql(pred: Pred, dialect: str = "databricks") -> str:
             case Compare(column=c, op=op, value=v):
                 node = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[op]
                 return node(this=col(c), expression=exp.convert(v))
+            case InSet(column=c, values=values) if len(values) > LARGE_SET:
+                if sets is None:
+                    return col(c).isin(query=exp.select("v").from_(_values(values)))
+                sets.append((c, values))
+                hit = exp.column(f"__set{len(sets) - 1}_hit", quoted=True)
+                return exp.not_(exp.Is(this=hit, expression=exp.null()))
             case InSet(column=c, values=values):
                 return col(c).isin(*values)
             case Regex(column=c, pattern=pattern):
@@ -211,11 +228,38 @@ def count_failures_sql(
         return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
     # predicates in an inner select: 'unique' is a window, which may not sit inside SUM
+    sets: list[tuple[str, tuple[Any, ...]]] = []
     inner = ", ".join(
-        f"{to_sql(p, dialect)} AS {alias(f'__p{i}')}" for i, (_, p) in enumerate(named)
+        f"{to_sql(p, dialect, sets)} AS {alias(f'__p{i}')}" for i, (_, p) in enumerate(named)
     )
+    joins = "".join(f" LEFT JOIN {_set_table(k, sets[k], dialect)}" for k in range(len(sets)))
     cases = ", ".join(
         f"SUM(CASE WHEN {alias(f'__p{i}')} THEN 0 ELSE 1 END) AS {alias(n)}"
         for i, (n, _) in enumerate(named)
     )
-    return f"SELECT COUNT(*) AS {alias('__rows')}, {cases} FROM (SELECT {inner} FROM {table}) AS t"
+    return (
+        f"SELECT COUNT(*) AS {alias('__rows')}, {cases} "
+        f"FROM (SELECT {inner} FROM {table}{joins}) AS t"
+    )
+
+
+def _values(values: tuple[Any, ...]) -> Any:
+    from sqlglot import exp
+
+    return exp.values([(v,) for v in values], alias="s", columns=["v"])
+
+
+def _set_table(k: int, entry: tuple[str, tuple[Any, ...]], dialect: str) -> str:
+    """``(distinct set values, TRUE) ON column = value``: a left join keeps every row once."""
+    from sqlglot import exp
+
+    column, values = entry
+    key, hit = exp.to_identifier(f"__set{k}_key", quoted=True), f"__set{k}_hit"
+    table = (
+        exp.select(exp.column("v").as_(key), exp.true().as_(hit, quoted=True))
+        .from_(_values(values))
+        .distinct()
+        .subquery(f"__set{k}")
+    )
+    on = exp.EQ(this=exp.column(column, quoted=True), expression=exp.column(key))
+    return f"{table.sql(dialect=dialect)} ON {on.sql(dialect=dialect)}"

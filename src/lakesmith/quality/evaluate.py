@@ -187,25 +187,42 @@ def split(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows passing every row-level rule, and the quarantine with the rules each row broke.
 
-    The pass/fail mask is computed once; the list of failed rule names is built only for
-    quarantined rows.
+    Each row gets its failures as bits of an integer (one bit per rule) in a single pass and
+    the data is split on it. Rule names are attached by joining the few distinct bit patterns
+    of the quarantined rows to their name lists, instead of building a list for every row.
     """
     data = frame if isinstance(frame, pl.DataFrame) else frame.collect()
     row_rules = [(n, rule) for n, rule in rules.named() if isinstance(rule, r.ROW_CHECKS)]
-    preds = {n: _mask(data, rule) for n, rule in row_rules}
-    if not preds:
+    if not row_rules:
         empty = data.head(0).with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(FAILED_RULES))
         return data, empty
-    masks = [f"__pass_{i}" for i in range(len(preds))]
-    marked = data.with_columns(p.alias(m) for p, m in zip(preds.values(), masks, strict=True))
-    marked = marked.with_columns(pl.all_horizontal(masks).alias("__ok"))
-    valid = marked.filter(pl.col("__ok")).drop([*masks, "__ok"])
-    bad = marked.filter(~pl.col("__ok"))
-    failed = pl.concat_list(
-        [pl.when(~pl.col(m)).then(pl.lit(n)) for n, m in zip(preds, masks, strict=True)]
-    ).list.drop_nulls()
-    quarantine = bad.with_columns(failed.alias(FAILED_RULES)).drop([*masks, "__ok"])
+    groups = [row_rules[i : i + _BITS] for i in range(0, len(row_rules), _BITS)]
+    keys = [f"__failed_{g}" for g in range(len(groups))]
+    marked = data.with_columns(
+        pl.sum_horizontal(
+            (~_mask(data, rule)).cast(pl.UInt64) * (1 << i) for i, (_, rule) in enumerate(group)
+        ).alias(key)
+        for group, key in zip(groups, keys, strict=True)
+    )
+    ok = pl.all_horizontal(pl.col(k) == 0 for k in keys)
+    valid = marked.filter(ok).drop(keys)
+    bad = marked.filter(~ok)
+    patterns = bad.select(keys).unique()
+    names = [
+        [
+            n
+            for key, group in zip(keys, groups, strict=True)
+            for i, (n, _) in enumerate(group)
+            if row[key] >> i & 1
+        ]
+        for row in patterns.iter_rows(named=True)
+    ]
+    labels = patterns.with_columns(pl.Series(FAILED_RULES, names, dtype=pl.List(pl.String)))
+    quarantine = bad.join(labels, on=keys, how="left", maintain_order="left").drop(keys)
     return valid, quarantine
+
+
+_BITS = 63
 
 
 def _mask(data: pl.DataFrame, rule: Any) -> pl.Expr:
