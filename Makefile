@@ -38,7 +38,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup  ## every benchmark; each prints one JSON line
+# bench adds the bench extra (pandera, Great Expectations: comparison baselines in
+# benchmarks/quality.py); setup, test and check stay on $(EXTRAS) so CI installs neither
+bench: | $(UV)  ## every benchmark; each prints one JSON line
+	$(UV) sync --frozen $(EXTRAS) --extra bench
 	@for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

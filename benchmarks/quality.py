@@ -1,17 +1,25 @@
 """Quality on 10M rows: 10 rules in one scan (target <= 0.8 s) and a full profile (<= 2 s).
 
 Runs with no arguments; input cached in benchmarks/.data/ (gitignored). Ends with one JSON line.
+
+Comparison baselines, when the ``bench`` extra is installed (``make bench`` installs it): the same
+10 rules as a pandera schema (Polars backend, lazy validation) and as a Great Expectations 1.x
+suite (pandas datasource). Each baseline must find exactly lakesmith's failing rows, rule by
+rule, before its time is reported; ``*_vs_lakesmith`` above 1 means lakesmith is faster.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -22,6 +30,7 @@ from lakesmith.quality.evaluate import evaluate, split
 ROWS = 10_000_000
 DATA = Path(__file__).parent / ".data" / "quality_10m.parquet"
 RUNS = 3
+GX_SLOW_RUN_S = 60.0  # a Great Expectations run slower than this is not repeated
 
 
 def make_data() -> pl.DataFrame:
@@ -80,6 +89,236 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - started, out
 
 
+# --- comparison baselines: the same rules in pandera and Great Expectations ----------------------
+# The rule names are lakesmith's (rule_name), so the failing-row counts compare rule by rule.
+# Shared semantics (lakesmith.quality.rules): a null passes every rule except not_null, and a
+# table-level rule (row_count, freshness) counts 1 failing row when it fails.
+
+EMAIL = r.PATTERNS["email"]
+STATUSES = ["NEW", "PAID", "SHIPPED", "VOID"]
+MAX_AGE = timedelta(hours=24 * 400)
+
+
+def pandera_counts(frame: pl.DataFrame, now: datetime) -> dict[str, int]:
+    """Failing rows per rule from pandera's Polars backend, all failures collected (lazy=True)."""
+    import pandera.polars as pa
+
+    # pandera columns are non-nullable by default: nullable=True wherever lakesmith lets nulls
+    # pass; its checks skip nulls (ignore_na=True), as lakesmith's do. Its not_nullable also
+    # counts float NaN (customer_id is an integer column, so there are none).
+    not_nullable = {"customer_id": "not_null_customer_id", "email": "not_null_email"}
+    rows = pa.DataFrameSchema(
+        {
+            "customer_id": pa.Column(nullable=False),
+            "email": pa.Column(
+                checks=pa.Check.str_matches(EMAIL, error="matches_email"), nullable=False
+            ),
+            # Column(unique=True) counts repeated nulls as duplicates; lakesmith lets nulls
+            # pass unique, so the check is written out
+            "order_id": pa.Column(
+                checks=pa.Check(
+                    lambda d: d.lazyframe.select(
+                        pl.col(d.key).is_null() | ~pl.col(d.key).is_duplicated()
+                    ),
+                    error="unique_order_id",
+                ),
+                nullable=True,
+            ),
+            "amount": pa.Column(
+                checks=pa.Check.in_range(0, 10_000, error="in_range_amount"), nullable=True
+            ),
+            "quantity": pa.Column(
+                checks=pa.Check.in_range(0, 100, error="in_range_quantity"), nullable=True
+            ),
+            "status": pa.Column(
+                checks=pa.Check.isin(STATUSES, error="in_set_status"), nullable=True
+            ),
+        },
+        # Kleene OR: a null operand gives null or true, and null passes (ignore_na), as in SQL
+        checks=pa.Check(
+            lambda d: d.lazyframe.select((pl.col("amount") < 5000) | (pl.col("status") == "VOID")),
+            error="big_orders_void",
+        ),
+    )
+    # Table-level rules are scalar checks in a second schema: with Polars 2, pandera 0.35
+    # cannot concatenate a failed scalar check (Boolean failure case) with column failure
+    # cases (String) and raises polars SchemaError instead of SchemaErrors.
+    table = pa.DataFrameSchema(
+        checks=[
+            pa.Check(
+                lambda d: d.lazyframe.select(pl.len()).collect().item() >= 1_000_000,
+                error="row_count_8",
+            ),
+            pa.Check(
+                lambda d: (
+                    now - d.lazyframe.select(pl.col("ordered_at").max()).collect().item() <= MAX_AGE
+                ),
+                error="freshness_ordered_at",
+            ),
+        ]
+    )
+    names = [*not_nullable.values()]
+    names += [c.error for col in rows.columns.values() for c in col.checks]
+    names += [c.error for c in [*(rows.checks or ()), *(table.checks or ())]]
+    counts: Counter[str] = Counter()
+    for schema in (rows, table):
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases.group_by("column", "check").len()
+            for column, check, n in cases.iter_rows():
+                counts[not_nullable[column] if check == "not_nullable" else check] += n
+    return {n: counts[n] for n in names}
+
+
+def gx_suite(now: datetime) -> Any:
+    """The rules as a Great Expectations 1.x suite; ``meta["rule"]`` is the lakesmith name."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    status = Column("status")
+    return gx.ExpectationSuite(
+        name="orders",
+        expectations=[
+            # column map expectations skip nulls (pandas NaN/None/NA) before testing values
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="customer_id", meta={"rule": "not_null_customer_id"}
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(column="email", meta={"rule": "not_null_email"}),
+            gxe.ExpectColumnValuesToBeUnique(column="order_id", meta={"rule": "unique_order_id"}),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount", min_value=0, max_value=10_000, meta={"rule": "in_range_amount"}
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="quantity", min_value=0, max_value=100, meta={"rule": "in_range_quantity"}
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="status", value_set=STATUSES, meta={"rule": "in_set_status"}
+            ),
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="email", regex=EMAIL, meta={"rule": "matches_email"}
+            ),
+            # GX has no multi-column row predicate on pandas (UnexpectedRowsExpectation is SQL
+            # only). `amount < 5000 OR status = 'VOID'` is false exactly when status is a
+            # non-null value other than VOID and amount is a non-null value >= 5000: a
+            # conditional range check. The is_not_null condition is needed because pandas
+            # keeps null != 'VOID' rows, where SQL's unknown makes the rule pass.
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount",
+                max_value=5000,
+                strict_max=True,
+                row_condition=status.is_not_null() & (status != "VOID"),
+                meta={"rule": "big_orders_void"},
+            ),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1_000_000, meta={"rule": "row_count_8"}),
+            gxe.ExpectColumnMaxToBeBetween(
+                column="ordered_at", min_value=now - MAX_AGE, meta={"rule": "freshness_ordered_at"}
+            ),
+        ],
+    )
+
+
+def gx_counts(batch_definition: Any, data: Any, suite: Any) -> dict[str, int]:
+    """Failing rows per rule: a batch of the pandas frame, validated with unexpected counts.
+
+    ``get_batch`` is part of the timed call: GX fingerprints (hashes) each new frame there.
+    """
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+    outcome = batch.validate(suite, result_format={"result_format": "BASIC"})
+    counts: dict[str, int] = {}
+    for res in outcome.results:
+        rule = res.expectation_config.meta["rule"]
+        if res.exception_info.get("raised_exception"):
+            raise RuntimeError(f"Great Expectations failed on {rule}: {res.exception_info}")
+        unexpected = res.result.get("unexpected_count")
+        counts[rule] = int(unexpected) if unexpected is not None else int(not res.success)
+    return counts
+
+
+def _agree(library: str, counts: dict[str, int], lakesmith: dict[str, int]) -> None:
+    """Raise unless ``counts`` equals lakesmith's on every rule the library expressed."""
+    unknown = sorted(set(counts) - set(lakesmith))
+    diffs = {
+        n: (c, lakesmith[n]) for n, c in counts.items() if n in lakesmith and c != lakesmith[n]
+    }
+    if unknown or diffs:
+        raise AssertionError(
+            f"{library} does not answer like lakesmith; (theirs, lakesmith) per rule: {diffs}"
+            + (f"; rules lakesmith does not have: {unknown}" if unknown else "")
+        )
+
+
+def _lakesmith_s(frame: pl.DataFrame, names: set[str], all_rules_s: float) -> float:
+    """Lakesmith's time on the rules a baseline could express (all of them: the full run)."""
+    kept = [rule for n, rule in RULES.named() if n in names]
+    if len(kept) == len(RULES.rules):
+        return all_rules_s
+    subset = r.RuleSet(dataset=RULES.dataset, rules=kept)
+    return statistics.median(timed(lambda: evaluate(subset, frame))[0] for _ in range(RUNS))
+
+
+def baselines(
+    frame: pl.DataFrame, lakesmith: dict[str, int], lakesmith_s: float
+) -> dict[str, object]:
+    """pandera and Great Expectations on the same rules; each skipped if not installed."""
+    figures: dict[str, object] = {}
+    now = datetime.now(UTC)
+    skipped = []
+    try:
+        import pandera.polars  # noqa: F401
+    except ImportError as exc:
+        skipped.append(_skipped("pandera", exc))
+    else:
+        runs = [timed(lambda: pandera_counts(frame, now)) for _ in range(RUNS)]
+        counts = runs[0][1]
+        _agree("pandera", counts, lakesmith)
+        seconds = statistics.median(t for t, _ in runs)
+        figures["pandera_rules"] = len(counts)
+        figures["pandera_s"] = round(seconds, 3)
+        figures["pandera_vs_lakesmith"] = round(
+            seconds / _lakesmith_s(frame, set(counts), lakesmith_s), 1
+        )
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage events from a benchmark
+    try:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    except ImportError as exc:
+        skipped.append(_skipped("great_expectations", exc))
+        return figures | {"baselines_skipped": skipped}
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("lakesmith_bench").add_dataframe_asset("orders")
+    batch_definition = asset.add_batch_definition_whole_dataframe("all_rows")
+    suite = gx_suite(now)
+    # GX validates pandas: the conversion is timed on its own, outside GX's figure
+    to_pandas_s, data = timed(frame.to_pandas)
+    runs = [timed(lambda: gx_counts(batch_definition, data, suite))]
+    if runs[0][0] <= GX_SLOW_RUN_S:
+        runs += [timed(lambda: gx_counts(batch_definition, data, suite)) for _ in range(RUNS - 1)]
+    counts = runs[0][1]
+    _agree("great_expectations", counts, lakesmith)
+    seconds = statistics.median(t for t, _ in runs)
+    base_s = _lakesmith_s(frame, set(counts), lakesmith_s)
+    figures["gx_rules"] = len(counts)
+    figures["gx_input"] = "pandas frame converted from Polars outside the timed region"
+    figures["gx_runs"] = len(runs)
+    figures["gx_s"] = round(seconds, 3)
+    figures["gx_to_pandas_s"] = round(to_pandas_s, 3)
+    figures["gx_vs_lakesmith"] = round(seconds / base_s, 1)
+    figures["gx_vs_lakesmith_incl_to_pandas"] = round((seconds + to_pandas_s) / base_s, 1)
+    return figures | ({"baselines_skipped": skipped} if skipped else {})
+
+
+def _skipped(package: str, exc: ImportError) -> str:
+    print(
+        f"note: {package} baseline skipped ({exc}); `make bench` installs the bench extra "
+        "(uv sync --frozen --extra dev --extra bench)",
+        file=sys.stderr,
+    )
+    return package
+
+
 def main() -> None:
     frame = make_data()
     print(f"{frame.height:,} rows, {len(RULES.rules)} rules", file=sys.stderr)
@@ -108,6 +347,8 @@ def main() -> None:
         figures["profile_target_s"] = 2.0
     except ImportError:
         figures["profile_s"] = None
+    lakesmith_counts = {x.name: x.fail_count for x in result.rules}
+    figures.update(baselines(frame, lakesmith_counts, seconds))
     print(json.dumps({"benchmark": "quality", "figures": figures}))
 
 
