@@ -69,3 +69,89 @@ def check(
                 err_console.print(f"{x.name}: failing values e.g. {x.sample}")
     if not result.passed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("import-dqx")
+def import_dqx(
+    checks_file: Annotated[Path, typer.Argument(help="Databricks Labs DQX checks, YAML or JSON")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="rules file to write (default: stdout)")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="the table the rules check")] = None,
+    skip_unsupported: Annotated[
+        bool, typer.Option("--skip-unsupported", help="import what translates; list the rest")
+    ] = False,
+) -> None:
+    """Translate DQX checks into a lakesmith rules file; notes on inexact mappings go to stderr."""
+    from lakesmith.errors import LakesmithError
+    from lakesmith.quality.dqx import import_dqx as run_import
+
+    try:
+        result = run_import(checks_file, dataset=dataset, skip_unsupported=skip_unsupported)
+        text = result.to_yaml(f"imported from {checks_file.name} by lakesmith quality import-dqx")
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+    except (LakesmithError, OSError) as exc:
+        print_error(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    for note in result.notes:
+        kind = "skipped" if note.severity == "error" else "note"
+        err_console.print(f"{kind}: {note}", markup=False, soft_wrap=True)
+    if output is not None:
+        err_console.print(f"wrote {len(result.ruleset.rules)} rules to {output}", markup=False)
+
+
+@app.command()
+def suggest(
+    name: Annotated[str, typer.Argument(help="schema.table or catalog.schema.table")],
+    project: Annotated[Path, typer.Option("--project", "-p")] = Path(),
+    env: Annotated[str, typer.Option("--env", "-e")] = "local",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON with evidence")] = False,
+) -> None:
+    """Infer warn-level rules from a full profile of a table; write them as a rules file."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from lakesmith.catalog import LocalCatalog
+    from lakesmith.config import load_project
+    from lakesmith.engines import default_engine
+    from lakesmith.errors import LakesmithError
+    from lakesmith.quality.infer import infer_rules, to_json, to_yaml
+    from lakesmith.quality.rules import rule_name
+
+    try:
+        cfg = load_project(project, env)
+        ref = cfg.table(name)
+        engine = default_engine(cfg)
+        frame = engine.read_table(ref)
+        siblings = {  # the same catalog.schema: where foreign keys usually point
+            (f"{t.schema}.{t.table}" if t.catalog == cfg.project.catalog else t.full_name): t
+            for t in LocalCatalog(cfg.warehouse).list_tables(ref.catalog)
+            if t.schema == ref.schema and t != ref
+        }
+        related = {key: engine.read_table(t) for key, t in siblings.items()}
+        suggestions = infer_rules(frame, table=name, related=related)
+        text = to_json(suggestions, name) if as_json else to_yaml(suggestions, name)
+    except LakesmithError as exc:
+        print_error(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    view = Table(title=f"{ref.full_name} · {len(suggestions)} suggested rules (warn)")
+    for col in ("rule", "confidence", "evidence"):
+        view.add_column(col, justify="right" if col == "confidence" else "left")
+    for i, s in enumerate(suggestions):
+        view.add_row(escape(rule_name(s.rule, i)), f"{s.confidence:.2f}", escape(s.evidence))
+    err_console.print(view)
+    if output is not None:
+        where = "" if project == Path() else f" -p {project}"
+        err_console.print(
+            f"wrote {output}; check it with: lakesmith quality check {output}{where}", markup=False
+        )
