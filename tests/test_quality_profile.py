@@ -241,3 +241,17 @@ def test_quantiles_match_polars_nearest() -> None:
         finite.quantile(q, interpolation="nearest").alias(k) for k, q in QUANTILES.items()
     ).row(0, named=True)
     assert got == want
+
+
+def test_sorted_columns_take_the_shortcut_with_identical_results() -> None:
+    rng = np.random.default_rng(11)
+    values = np.sort(np.round(rng.lognormal(2, 1, 5_000), 1))  # ties on bin edges too
+    ordered = pl.DataFrame({"x": values, "t": pl.Series(np.sort(rng.integers(0, 10**9, 5_000)))})
+    ordered = ordered.with_columns(pl.col("t").cast(pl.Datetime("us", "UTC")))
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=5)
+    a = profile(ordered, low_cardinality=0, bins=13)
+    b = profile(shuffled, low_cardinality=0, bins=13)
+    for name in ("x", "t"):
+        assert col(a, name).quantiles == col(b, name).quantiles
+        assert col(a, name).histogram == col(b, name).histogram
+    assert sum(col(a, "x").histogram.counts) == 5_000  # type: ignore[union-attr]

@@ -274,33 +274,60 @@ def _ranks(total: int) -> list[int]:
     return [math.floor((total - 1) * q + 0.5) for q in QUANTILES.values()]
 
 
-def _quantiles(values: np.ndarray) -> list[float] | None:
-    """Exact quantiles of finite ``values`` with one multi-rank ``numpy.partition``.
-
-    Measured about twice as fast as Polars' list ``quantile`` on 10M floats.
+def _quantiles(values: np.ndarray, ordered: bool = False) -> list[float] | None:
+    """Exact quantiles of finite ``values``: read off when ``ordered``, else one multi-rank
+    ``numpy.partition`` (about twice as fast as Polars' list ``quantile`` on 10M floats).
     """
     if values.size == 0:
         return None
     ranks = _ranks(values.size)
-    part = np.partition(values, sorted(set(ranks)))
+    part = values if ordered else np.partition(values, sorted(set(ranks)))
     return [float(part[r]) for r in ranks]
+
+
+def _bins(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Histogram bin of each value in ``[0, bins)`` (the arithmetic of :func:`_bin_index`)."""
+    b = values - lo
+    b *= bins / (hi - lo)
+    np.floor(b, out=b)
+    return np.clip(b, 0, bins - 1, out=b)
+
+
+def _sorted_counts(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Histogram counts of ascending ``values`` by binary search of each bin's first row.
+
+    The bin function is monotonic, so searching it gives exactly the counts of
+    :func:`_bins` + ``bincount`` in ``bins * log2(n)`` evaluations instead of ``n``.
+    """
+    first = np.zeros(bins + 1, dtype=np.int64)  # first row whose bin >= j
+    last = np.full(bins + 1, values.size, dtype=np.int64)
+    target = np.arange(bins + 1)
+    while np.any(first < last):
+        mid = (first + last) // 2
+        below = _bins(values[np.minimum(mid, values.size - 1)], lo, hi, bins) < target
+        below &= first < last
+        first = np.where(below, mid + 1, first)
+        last = np.where(below | (first >= last), last, mid)
+    first[0], first[bins] = 0, values.size
+    return np.diff(first)
 
 
 def _summarise(
     values: pl.Series, lo: float, hi: float, bins: int
 ) -> tuple[list[float] | None, np.ndarray]:
-    """Quantiles and histogram counts of a column's finite values."""
+    """Quantiles and histogram counts of a column's finite values.
+
+    Ascending columns (ids, event times) are common and need neither a partition nor a pass
+    over every value: checking the order costs one comparison per row.
+    """
     v = values.to_numpy()
-    quantiles = _quantiles(v)
-    if hi > lo:
-        b = v - lo
-        b *= bins / (hi - lo)
-        np.floor(b, out=b)
-        np.clip(b, 0, bins - 1, out=b)
-        counts = np.bincount(b.astype(np.intp), minlength=bins)
-    else:
-        counts = np.array([v.size])
-    return quantiles, counts
+    ordered = v.size < 2 or bool(np.all(v[1:] >= v[:-1]))
+    quantiles = _quantiles(v, ordered)
+    if hi <= lo:
+        return quantiles, np.array([v.size])
+    if ordered:
+        return quantiles, _sorted_counts(v, lo, hi, bins)
+    return quantiles, np.bincount(_bins(v, lo, hi, bins).astype(np.intp), minlength=bins)
 
 
 def _from_table(table: pl.DataFrame, kind: Kind, a: str) -> dict[str, Any]:
