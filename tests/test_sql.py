@@ -39,6 +39,19 @@ CASES = [
     ("SELECT concat_ws('-', v, 'z') AS x FROM e WHERE k = 2", ["c-z"]),
     ("WITH t AS (SELECT k FROM e WHERE k > 1) SELECT count(*) AS x FROM t", [2]),
     ("SELECT CAST(ts AS DATE) AS x FROM e WHERE k = 3", [date(2026, 1, 9)]),
+    # time zones and epochs, with the values Spark gives under a UTC session
+    (
+        "SELECT from_utc_timestamp(ts, 'America/New_York') AS x FROM e WHERE k = 2",
+        [datetime(2026, 1, 2, 19, tzinfo=UTC)],
+    ),
+    (
+        "SELECT to_utc_timestamp(ts, 'Asia/Kolkata') AS x FROM e WHERE k = 2",
+        [datetime(2026, 1, 2, 18, 30, tzinfo=UTC)],
+    ),
+    ("SELECT unix_timestamp(ts) AS x FROM e WHERE k = 2", [1767398400]),
+    ("SELECT unix_timestamp('2026-01-03 00:00:01') AS x FROM e WHERE k = 2", [1767398401]),
+    ("SELECT unix_timestamp('03/01/2026', 'dd/MM/yyyy') AS x FROM e WHERE k = 2", [1767398400]),
+    ("SELECT from_unixtime(1767398400) AS x FROM e WHERE k = 2", ["2026-01-03 00:00:00"]),
 ]
 
 

@@ -100,6 +100,42 @@ def _keep_spark_date_types(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _spark_time_functions(tree: exp.Expr) -> exp.Expr:
+    """Spark's time-zone and epoch functions, with Spark's meaning, for DuckDB.
+
+    sqlglot turns ``from_utc_timestamp(ts, tz)`` into ``ts AT TIME ZONE tz``, which DuckDB
+    reads the other way round (ts as a wall time in tz), ``to_utc_timestamp`` into a naive
+    wall time, and ``unix_timestamp(ts)`` into a string parse that fails on timestamps.
+    """
+    from sqlglot import exp
+
+    utc = exp.Literal.string("UTC")
+    for node in list(tree.find_all(exp.AtTimeZone, exp.FromTimeZone, exp.StrToUnix)):
+        if isinstance(node, exp.AtTimeZone):  # from_utc_timestamp: UTC instant -> tz wall time
+            instant = exp.AtTimeZone(this=node.this.copy(), zone=utc)
+            wall = exp.AtTimeZone(this=instant, zone=node.args["zone"].copy())
+            node.replace(exp.AtTimeZone(this=wall, zone=utc.copy()))
+        elif isinstance(node, exp.FromTimeZone):  # to_utc_timestamp: tz wall time -> instant
+            node.replace(exp.AtTimeZone(this=node.this.copy(), zone=node.args["zone"].copy()))
+        else:
+            fmt = node.args.get("format")
+            if fmt is None or _is_spark_default(fmt):
+                stamp = exp.cast(node.this.copy(), exp.DataType.Type.TIMESTAMPTZ)
+                epoch = exp.func("EPOCH", stamp)
+            else:
+                epoch = exp.func("EPOCH", exp.StrToTime(this=node.this.copy(), format=fmt.copy()))
+            node.replace(exp.cast(exp.func("FLOOR", epoch), exp.DataType.Type.BIGINT))
+    return tree
+
+
+def _is_spark_default(fmt: exp.Expr) -> bool:
+    """The format sqlglot fills in for ``unix_timestamp(x)`` (Spark's yyyy-MM-dd HH:mm:ss)."""
+    return fmt.name.replace("strict", "") == "%Y-%m-%d %H:%M:%S"
+
+
 def to_dialect(tree: exp.Expr, dialect: str) -> str:
     """SQL for the engine's dialect, keeping Spark's result types where sqlglot does not."""
-    return _keep_spark_date_types(tree.copy()).sql(dialect=dialect)
+    tree = _keep_spark_date_types(tree.copy())
+    if dialect == "duckdb":
+        tree = _spark_time_functions(tree)
+    return tree.sql(dialect=dialect)
