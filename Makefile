@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Compiled bytecode at install: every CLI start would otherwise recompile polars and friends.
 export UV_COMPILE_BYTECODE := 1
-EXTRAS ?= --extra dev
+EXTRAS ?= --extra dev --extra deploy
 PYTEST_ARGS ?= -n 2
 
 .PHONY: setup demo test check format bench clean

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from .bundle import app as bundle_app
+from .bundle import deploy_scope
 from .output import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -20,6 +22,7 @@ from .output import (
     err_console,
     print_error,
 )
+from .project import init, templates_app, update
 from .quality import app as quality_app
 from .synth import app as synth_app
 
@@ -34,6 +37,11 @@ table_app = typer.Typer(help="Inspect one table.", no_args_is_help=True)
 app.add_typer(table_app, name="table")
 app.add_typer(synth_app, name="synth")
 app.add_typer(quality_app, name="quality")
+app.add_typer(bundle_app, name="bundle")
+app.add_typer(templates_app, name="templates")
+app.command()(init)
+app.command()(update)
+app.command("deploy-scope")(deploy_scope)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="project folder (or any folder inside it)")

@@ -1,0 +1,197 @@
+"""``lakesmith init`` and ``lakesmith update``: copier with validated answers and a template store.
+
+copier is imported only here, inside the functions, so the CLI starts fast and a missing
+``deploy`` extra surfaces as :class:`~lakesmith.errors.MissingDependency` with the install line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from lakesmith.errors import LakesmithError, MissingDependency
+
+from . import store
+from .answers import InitAnswers
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def template_root() -> Path:
+    """The copier template shipped inside the package (``copier.yml`` at its top)."""
+    return Path(__file__).resolve().parent / "files"
+
+
+def _copier() -> ModuleType:
+    try:
+        import copier
+    except ImportError:
+        raise MissingDependency("lakesmith init/update (copier templates)", "deploy") from None
+    return copier
+
+
+def _version() -> str:
+    from lakesmith import __version__
+
+    return __version__
+
+
+@dataclass
+class InitResult:
+    """What ``init`` made: where, from which template version, and the resources it generated."""
+
+    root: Path
+    template_version: str
+    resources: list[Path] = field(default_factory=list)
+    locked: bool = False
+
+
+def init_project(
+    answers: InitAnswers,
+    dest: Path,
+    *,
+    templates: Path | None = None,
+    lock: bool = False,
+    git: bool = True,
+) -> InitResult:
+    """Render a new project into ``dest`` and generate its bundle resources from its specs.
+
+    Args:
+        answers: validated answers (see :class:`InitAnswers`).
+        dest: a new or empty folder.
+        templates: a copier template folder to use instead of the packaged one.
+        lock: run ``uv lock`` in the new project (needs uv and the package index).
+        git: ``git init`` the project so ``lakesmith update`` can merge later.
+
+    Raises:
+        MissingDependency: copier is not installed (the ``deploy`` extra).
+        LakesmithError: ``dest`` is not empty, or copier/uv failed.
+    """
+    copier = _copier()
+    if dest.exists() and any(dest.iterdir()):
+        raise LakesmithError(
+            f"{dest} exists and is not empty",
+            hint="choose a new folder; to re-apply a newer template use `lakesmith update`",
+        )
+    version = store.sync(templates or template_root(), _version())
+    try:
+        copier.run_copy(
+            version.src_path,
+            dest,
+            data=answers.copier_data(),
+            vcs_ref=version.tag,
+            defaults=True,
+            quiet=True,
+            unsafe=False,
+        )
+    except copier.errors.CopierError as exc:
+        raise LakesmithError(f"rendering the template failed: {exc}") from exc
+    result = InitResult(root=dest, template_version=version.tag)
+    result.resources = generate_resources(dest)
+    if git and shutil.which("git") and not (dest / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=False)
+    if lock:
+        _uv(dest, "lock")
+        result.locked = True
+    return result
+
+
+@dataclass
+class UpdateResult:
+    old_version: str
+    new_version: str
+    conflicts: list[Path] = field(default_factory=list)
+    resources: list[Path] = field(default_factory=list)
+
+
+def update_project(root: Path, *, templates: Path | None = None) -> UpdateResult:
+    """Re-apply the current template through ``copier update``, keeping the team's edits.
+
+    copier renders the old template version, diffs it against the project and replays that
+    diff onto the new version; files both sides changed get inline conflict markers.
+
+    Raises:
+        MissingDependency: copier is not installed.
+        LakesmithError: not a generated project, uncommitted changes, or the old template
+            version is missing from this machine's store.
+    """
+    copier = _copier()
+    answers = _read_answers(root)
+    old = str(answers.get("_commit", ""))
+    recorded = str(answers.get("_src_path", ""))
+    if recorded != store.store_location():
+        raise LakesmithError(
+            f"{root / ANSWERS_FILE} records the template store {recorded!r}, "
+            f"this machine uses {store.store_location()!r}",
+            hint=f"set {store.STORE_ENV}={recorded} (or regenerate the project)",
+        )
+    if not store.has_tag(old):
+        raise LakesmithError(
+            f"the template version this project was made from ({old}) is not in the store",
+            hint=f"run `uvx --from 'lakesmith=={old.split('.post')[0]}' lakesmith templates sync`"
+            f" once on this machine, or share the store through {store.STORE_ENV}",
+        )
+    new = store.sync(templates or template_root(), _version())
+    try:
+        copier.run_update(
+            root,
+            vcs_ref=new.tag,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            skip_answered=True,
+            unsafe=False,
+            conflict="inline",
+        )
+    except copier.errors.CopierError as exc:
+        raise LakesmithError(
+            f"copier update failed: {exc}", hint="commit or stash your changes first"
+        ) from exc
+    result = UpdateResult(old_version=old, new_version=new.tag)
+    result.conflicts = _conflicted(root)
+    result.resources = generate_resources(root)
+    return result
+
+
+def _read_answers(root: Path) -> dict[str, Any]:
+    import yaml
+
+    path = root / ANSWERS_FILE
+    if not path.is_file():
+        raise LakesmithError(
+            f"{path} not found: this folder was not made by `lakesmith init`",
+            hint="run lakesmith update in the generated project's root",
+        )
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def _conflicted(root: Path) -> list[Path]:
+    """Files the three-way merge left with conflict markers (tracked by git)."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "grep", "-l", "-e", "^<<<<<<< ", "--", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [root / line for line in done.stdout.splitlines() if line]
+
+
+def generate_resources(root: Path) -> list[Path]:
+    """Regenerate ``resources/`` from every spec under ``specs/``; return changed modules."""
+    from lakesmith.deploy.generate import generate_all
+
+    return generate_all(root)
+
+
+def _uv(root: Path, *args: str) -> None:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise LakesmithError("uv not found", hint="install uv, or run without --lock")
+    done = subprocess.run([uv, *args], cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LakesmithError(f"uv {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
