@@ -74,12 +74,31 @@ def test_named_parameters_fill_the_project_and_select_the_run(tmp_path: Path) ->
 
 def test_project_shipped_inside_an_installed_package(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    _project(site / "acme_orders")
+    project = _project(site / "acme_orders")
     (site / "acme_orders" / "__init__.py").write_text("")
+    # a python transform named by its full dotted path inside the package
+    project.write("transformations/__init__.py", "")
+    project.write(
+        "transformations/gold.py",
+        "import narwhals as nw\n\n\ndef totals(silver):\n"
+        "    return silver.select(nw.col('amount').sum())\n",
+    )
+    project.pipeline(
+        """\
+        name: gold
+        nodes:
+          - name: gold
+            inputs: {silver: silver.orders}
+            transform: {python: "acme_orders.transformations.gold:totals"}
+            write: {table: gold.totals, mode: overwrite}
+        """,
+        name="gold",
+    )
     env = {**os.environ, "PYTHONPATH": str(site), "BATCH": "b1", "AMOUNT_COLUMN": "amt"}
     done = job("--package", "acme_orders", "--env", "local", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert _table(site / "acme_orders", "silver.orders").height == 2
+    assert _table(site / "acme_orders", "gold.totals").rows() == [(30.0,)]
 
 
 def test_exit_codes_fail_the_job_run(tmp_path: Path) -> None:

@@ -270,13 +270,25 @@ def _first_parse_error(exc: BaseException) -> dict[str, object] | None:
 
 
 def _module_exists(module: str, root: Path) -> bool:
+    """A transform module in the project's folders, or in the installed package that ships
+    the project (a wheel job: ``lakesmith-job --package``); never some other package."""
     rel = Path(*module.split("."))
     for base in (root, root / "src"):
         if (base / rel).with_suffix(".py").is_file() or (base / rel / "__init__.py").is_file():
             return True
-    if str(root) in sys.path:
+    if str(root) in sys.path or _ships_project(module.split(".")[0], root):
         return importlib.util.find_spec(module) is not None
     return False
+
+
+def _ships_project(package: str, root: Path) -> bool:
+    """Whether the installed top-level ``package`` holds the project folder ``root``."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return False
+    folders = (spec.submodule_search_locations or []) if spec else []
+    return any(root.resolve().is_relative_to(Path(f).resolve()) for f in folders)
 
 
 def _check_cycles(
