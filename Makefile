@@ -8,7 +8,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Compiled bytecode at install: every CLI start would otherwise recompile polars and friends.
 export UV_COMPILE_BYTECODE := 1
-EXTRAS ?= --extra dev --extra deploy
+# spark: CI runs the parity suite (tests marked spark) on local Spark too; needs Java 17+
+EXTRAS ?= --extra dev --extra deploy --extra spark
 PYTEST_ARGS ?= -n 2
 
 .PHONY: setup demo test check format bench clean

@@ -91,11 +91,19 @@ def run(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="nodes with tag")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the plan; touch nothing")] = False,
     workers: Annotated[int | None, typer.Option(help="nodes run in parallel")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="polars | spark (default: the project's engine)")
+    ] = None,
 ) -> None:
     """Run pipelines: read, transform and write every selected node in dependency order."""
+    from lakesmith.config.models import ENGINES
     from lakesmith.pipeline.plan import build_plan
 
+    if engine is not None and engine not in ENGINES:
+        raise typer.BadParameter(f"'{engine}' is not an engine; engines: {', '.join(ENGINES)}")
     cfg = _load(project, env)
+    if engine is not None:
+        cfg.project = cfg.project.model_copy(update={"engine": engine})
     plan = build_plan(cfg, nodes=node, from_nodes=from_node, tags=tag, pipelines=pipeline)
     if dry_run:
         _print_plan(plan)
@@ -287,7 +295,7 @@ def profile(
 
     cfg = _load(project, env)
     ref = cfg.table(name)
-    engine = default_engine(cfg)
+    engine = default_engine(cfg, name="polars")  # the profiler scans Polars frames
     result = run_profile(engine.read_table(ref))
     folder = cfg.root / ".lakesmith" / "profiles" / ref.full_name
     folder.mkdir(parents=True, exist_ok=True)

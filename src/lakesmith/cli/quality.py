@@ -37,7 +37,7 @@ def check(
             raise LakesmithError(
                 "no table to check", hint="pass --table NAME or set 'dataset' in the rules file"
             )
-        engine = default_engine(cfg)
+        engine = default_engine(cfg, name="polars")  # the evaluator and profiler run on Polars
         result = evaluate(
             rules,
             engine.read_table(cfg.table(name)),
@@ -127,7 +127,7 @@ def suggest(
     try:
         cfg = load_project(project, env)
         ref = cfg.table(name)
-        engine = default_engine(cfg)
+        engine = default_engine(cfg, name="polars")  # the evaluator and profiler run on Polars
         frame = engine.read_table(ref)
         siblings = {  # the same catalog.schema: where foreign keys usually point
             (f"{t.schema}.{t.table}" if t.catalog == cfg.project.catalog else t.full_name): t

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from .output import EXIT_CONFIG, EXIT_FAILED, console, err_console, print_error
 
+if TYPE_CHECKING:
+    from lakesmith.runtime.spark import SparkHandle
+
 app = typer.Typer(help="Synthetic identity-graph data.", no_args_is_help=True)
+
+SynthEngine = Literal["local", "spark"]
+"""``lakesmith.synth.job.Engine``, repeated so that the CLI starts without importing the job."""
 
 WarehouseOpt = Annotated[
     Path | None,
@@ -29,6 +35,24 @@ def _warehouse(warehouse: Path | None, env: str) -> Path:
         return Path("warehouse")
 
 
+def _spark(env: str, workers: int | None) -> SparkHandle:
+    """The project's Spark session (a local one outside a project); ``--workers``: local cores."""
+
+    from lakesmith.config import load_project
+    from lakesmith.config.models import SparkSettings
+    from lakesmith.errors import ProjectNotFound
+    from lakesmith.runtime.spark import get_spark
+
+    try:
+        cfg = load_project(Path(), env)
+        root, settings = cfg.root, cfg.project.spark
+    except ProjectNotFound:
+        root, settings = Path(), SparkSettings()
+    if workers:
+        settings = settings.model_copy(update={"master": f"local[{workers}]"})
+    return get_spark(root, settings)
+
+
 @app.command()
 def generate(
     spec_file: Annotated[
@@ -36,12 +60,18 @@ def generate(
     ] = None,
     households: Annotated[int | None, typer.Option(help="override the spec's households")] = None,
     seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
-    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="worker processes (with --engine spark: local cores)")
+    ] = None,
+    engine: Annotated[
+        SynthEngine,
+        typer.Option(help="local: worker processes; spark: a local Spark session (mapInArrow)"),
+    ] = "local",
     warehouse: WarehouseOpt = None,
     env: Annotated[str, typer.Option("--env", "-e")] = "local",
     validate: Annotated[bool, typer.Option(help="validate after generating")] = True,
 ) -> None:
-    """Generate the ten identity-graph tables as Delta tables."""
+    """Generate the ten identity-graph tables as Delta tables (the same bytes on either engine)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -52,6 +82,7 @@ def generate(
     )
 
     from lakesmith.errors import LakesmithError
+    from lakesmith.synth.job import Progress as SynthProgress
     from lakesmith.synth.job import generate as run_generate
     from lakesmith.synth.spec import SynthSpec, load_spec
 
@@ -73,14 +104,19 @@ def generate(
         )
         with bar:
             task = bar.add_task("blocks", total=spec.blocks, rows="0")
-            result = run_generate(
-                spec,
-                warehouse=target,
-                workers=workers,
-                progress=lambda p: bar.update(
-                    task, completed=p.blocks_done, rows=f"{sum(p.rows.values()):,}"
-                ),
-            )
+
+            def report(p: SynthProgress) -> None:
+                bar.update(task, completed=p.blocks_done, rows=f"{sum(p.rows.values()):,}")
+
+            if engine == "spark":
+                from lakesmith.synth.spark import generate_spark
+
+                handle = _spark(env, workers)
+                # local Spark writes the warehouse's Delta files; Databricks, catalog tables
+                into = None if handle.native_delta else target
+                result = generate_spark(spec, handle.session, warehouse=into, progress=report)
+            else:
+                result = run_generate(spec, warehouse=target, workers=workers, progress=report)
     except LakesmithError as exc:
         print_error(exc)
         raise typer.Exit(EXIT_CONFIG) from None
@@ -90,13 +126,15 @@ def generate(
     for col in ("table", "rows", "rows/s", "version"):
         table.add_column(col, justify="left" if col == "table" else "right")
     for t in result.tables.values():
-        table.add_row(t.full_name, f"{t.rows:,}", f"{t.rows / result.seconds:,.0f}", str(t.version))
+        version = "–" if t.version is None else str(t.version)
+        table.add_row(t.full_name, f"{t.rows:,}", f"{t.rows / result.seconds:,.0f}", version)
     console.print(table)
+    where = f"manifest {result.manifest_path}" if result.manifest_path else "catalog tables"
     console.print(
         f"{result.total_rows:,} rows in {result.seconds:.2f}s "
-        f"({result.total_rows / result.seconds:,.0f} rows/s) · manifest {result.manifest_path}"
+        f"({result.total_rows / result.seconds:,.0f} rows/s) · {where}"
     )
-    if validate:
+    if validate and result.manifest_path:  # the validation reads the local warehouse
         _validate(target, spec.catalog, spec.schema_)
 
 

@@ -121,13 +121,36 @@ Connection = Annotated[
 
 # --- project -------------------------------------------------------------------------------
 
+EngineName = Literal["polars", "spark"]
+ENGINES: tuple[str, ...] = get_args(EngineName)
+SparkConfValue = str | int | float | bool
+
+
+class SparkSettings(Strict):
+    """How the spark engine gets its session; read only when the engine is spark.
+
+    On a Databricks cluster the running session is always used. Elsewhere ``auto`` and
+    ``local`` start Spark in local mode on this machine; ``connect`` opens a Databricks
+    Connect session (databricks-connect replaces pyspark in the environment).
+    """
+
+    session: Literal["auto", "local", "connect"] = "auto"
+    master: str = Field(default="local[*]", description="local mode only, e.g. local[4]")
+    profile: str | None = Field(default=None, description="connect only: ~/.databrickscfg profile")
+    serverless: bool = Field(default=False, description="connect only: serverless compute")
+    conf: dict[str, SparkConfValue] = Field(
+        default_factory=dict,
+        description="Spark settings; static ones (spark.driver.*) apply only in local mode",
+    )
+
 
 class Project(Strict):
     """``lakesmith.yaml`` after the environment overlay is merged in."""
 
     schema_version: Literal[1]
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
-    engine: Literal["polars"] = "polars"
+    engine: EngineName = "polars"
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     catalog: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="default catalog")
     warehouse: str = "warehouse"
     pipelines: list[str] = Field(default_factory=lambda: ["pipelines/*.yaml"])

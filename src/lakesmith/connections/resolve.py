@@ -62,3 +62,21 @@ def adls_storage_options(
         f"auth type '{auth.type}' is not supported for file reads on the embedded engine yet",
         hint="use auth type direct_key or key_vault locally",
     )
+
+
+def spark_conf(
+    connections: dict[str, models.Connection], secrets: SecretResolver
+) -> dict[str, str]:
+    """Session settings that let Spark read every connection's files.
+
+    Only ADLS connections authenticated by an account key need any: identity-based auth
+    (default_credential, unity_catalog) is the cluster's or Unity Catalog's business.
+    """
+    conf: dict[str, str] = {}
+    for conn in connections.values():
+        if isinstance(conn, models.AzureAdlsConnection) and isinstance(
+            conn.auth, models.DirectKeyAuth | models.KeyVaultAuth
+        ):
+            key = adls_storage_options(conn, secrets)["account_key"]
+            conf[f"fs.azure.account.key.{conn.account}.dfs.core.windows.net"] = key
+    return conf

@@ -9,12 +9,29 @@ from .base import WriteResult as WriteResult
 
 if TYPE_CHECKING:
     from lakesmith.config.loader import ProjectConfig
+    from lakesmith.config.models import EngineName
+    from lakesmith.runtime.secrets import SecretResolver
 
 
-def default_engine(cfg: ProjectConfig) -> Engine:
-    """The embedded engine over the project's local warehouse, in its default catalog."""
+def default_engine(
+    cfg: ProjectConfig, *, name: EngineName | None = None, secrets: SecretResolver | None = None
+) -> Engine:
+    """The project's engine (``engine:`` in lakesmith.yaml, or ``name``) in its default catalog.
+
+    Args:
+        cfg: the loaded project.
+        name: overrides the project's engine (``lakesmith run --engine``).
+        secrets: resolves connection secrets the Spark engine sets on its session.
+
+    Raises:
+        MissingDependency: the spark engine without pyspark installed.
+    """
     from lakesmith.catalog.local import LocalCatalog
 
+    if (name or cfg.project.engine) == "spark":
+        from .spark_engine import SparkEngine
+
+        return SparkEngine.start(cfg, secrets=secrets)
     from .polars_engine import PolarsEngine
 
     return PolarsEngine(LocalCatalog(cfg.warehouse), cfg.project.catalog)

@@ -52,6 +52,14 @@ class Engine(Protocol):
 
     def table_schema(self, ref: TableRef) -> Schema | None: ...
 
+    def row_count(self, ref: TableRef) -> int | None:
+        """Rows of a table (None when it does not exist), as cheaply as the engine can."""
+        ...
+
+    def commit_history(self, ref: TableRef, limit: int) -> list[dict[str, Any]]:
+        """The table's newest commits first, each with its custom commit metadata as keys."""
+        ...
+
     def write(
         self,
         frame: Any,

@@ -6,7 +6,8 @@ The frame arrives collected and Delta-ready; nothing here decides *what* to writ
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,7 @@ def write(
         ConcurrentWriteError: another writer committed first; retrying may succeed.
     """
     opts = dict(storage_options) if storage_options else None
-    try:
+    with translate_errors(uri):
         match spec:
             case models.OverwriteWrite():
                 return _write(uri, df, spec, "overwrite", metadata=commit_metadata, opts=opts)
@@ -75,6 +76,19 @@ def write(
                 return _merge(uri, df, spec, exists, commit_metadata, opts)
             case models.Scd2Write():
                 return _scd2(uri, df, spec, exists, commit_metadata, opts, run_started)
+    raise AssertionError(f"unhandled write mode {spec.mode}")
+
+
+@contextmanager
+def translate_errors(uri: str) -> Iterator[None]:
+    """delta-rs errors of one commit as lakesmith errors that say what to do.
+
+    Raises:
+        WriteError: the write was refused; table unchanged.
+        ConcurrentWriteError: another writer committed first; retrying may succeed.
+    """
+    try:
+        yield
     except CommitFailedError as exc:
         raise ConcurrentWriteError(
             f"another writer changed {uri} during this write: {clean_message(exc)}",
@@ -88,7 +102,6 @@ def write(
         ) from exc
     except DeltaError as exc:
         raise WriteError(f"delta-rs refused the write: {clean_message(exc)}") from exc
-    raise AssertionError(f"unhandled write mode {spec.mode}")
 
 
 def _write(
@@ -118,21 +131,53 @@ def _write(
     return {"num_added_rows": df.height}
 
 
-def _require_unique_keys(df: pl.DataFrame, keys: list[str], what: str) -> None:
-    missing = [k for k in keys if k not in df.columns]
+def require_key_columns(columns: list[str], keys: list[str], what: str) -> None:
+    """Raises WriteError when a merge or scd2 key is not a column of the data."""
+    missing = [k for k in keys if k not in columns]
     if missing:
         raise WriteError(
             f"{what} keys {missing} are not columns of the data",
-            hint=f"columns: {', '.join(df.columns)}",
+            hint=f"columns: {', '.join(columns)}",
         )
+
+
+def duplicate_keys_error(what: str, count: int, sample: list[dict[str, Any]]) -> WriteError:
+    """The error for a merge or scd2 source in which ``count`` keys repeat."""
+    return WriteError(
+        f"{count} key(s) appear more than once in the {what} source, e.g. {sample}",
+        hint="deduplicate in the transform (e.g. QUALIFY row_number() OVER "
+        "(PARTITION BY key ORDER BY updated_at DESC) = 1)",
+    )
+
+
+def _require_unique_keys(df: pl.DataFrame, keys: list[str], what: str) -> None:
+    require_key_columns(df.columns, keys, what)
     dupes = df.group_by(keys).len().filter(pl.col("len") > 1)
     if dupes.height:
-        sample = dupes.head(3).drop("len").to_dicts()
+        raise duplicate_keys_error(what, dupes.height, dupes.head(3).drop("len").to_dicts())
+
+
+def scd2_tracked(columns: list[str], spec: models.Scd2Write) -> list[str]:
+    """The columns whose change opens a new version; checks the spec against the data.
+
+    Raises:
+        WriteError: the data already has a history column, or names a missing column.
+    """
+    reserved = {spec.valid_from, spec.valid_to, spec.is_current}
+    clash = reserved & set(columns)
+    if clash:
         raise WriteError(
-            f"{dupes.height} key(s) appear more than once in the {what} source, e.g. {sample}",
-            hint="deduplicate in the transform (e.g. QUALIFY row_number() OVER "
-            "(PARTITION BY key ORDER BY updated_at DESC) = 1)",
+            f"scd2 source already has column(s) {sorted(clash)}",
+            hint="drop them in the transform or rename valid_from/valid_to/is_current",
         )
+    if spec.effective_column and spec.effective_column not in columns:
+        raise WriteError(f"effective_column '{spec.effective_column}' is not in the data")
+    payload = [c for c in columns if c not in spec.keys]
+    tracked = spec.tracked_columns or [c for c in payload if c != spec.effective_column]
+    unknown = [c for c in tracked if c not in columns]
+    if unknown:
+        raise WriteError(f"tracked_columns {unknown} are not columns of the data")
+    return tracked
 
 
 def _merger(
@@ -211,17 +256,9 @@ def _scd2(
     version) and once with a NULL merge key (never matches, so it inserts the new version).
     """
     _require_unique_keys(df, spec.keys, "scd2")
-    reserved = {spec.valid_from, spec.valid_to, spec.is_current}
-    clash = reserved & set(df.columns)
-    if clash:
-        raise WriteError(
-            f"scd2 source already has column(s) {sorted(clash)}",
-            hint="drop them in the transform or rename valid_from/valid_to/is_current",
-        )
+    tracked = scd2_tracked(df.columns, spec)
     ts_type = pl.Datetime("us", "UTC")
     if spec.effective_column:
-        if spec.effective_column not in df.columns:
-            raise WriteError(f"effective_column '{spec.effective_column}' is not in the data")
         effective = pl.col(spec.effective_column).cast(ts_type)
     else:
         effective = pl.lit(run_started, dtype=ts_type)
@@ -233,11 +270,6 @@ def _scd2(
     if not exists:
         return _write(uri, versioned, spec, "error", metadata=metadata, opts=opts)
 
-    payload = [c for c in df.columns if c not in spec.keys]
-    tracked = spec.tracked_columns or [c for c in payload if c != spec.effective_column]
-    unknown = [c for c in tracked if c not in df.columns]
-    if unknown:
-        raise WriteError(f"tracked_columns {unknown} are not columns of the data")
     current = (
         pl.scan_delta(uri, storage_options=opts)
         .filter(pl.col(spec.is_current))

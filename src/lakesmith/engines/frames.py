@@ -6,16 +6,29 @@ from typing import Any
 
 import polars as pl
 
+_SIGNED: dict[type[pl.DataType], pl.DataType] = {
+    pl.UInt8: pl.Int16(),
+    pl.UInt16: pl.Int32(),
+    pl.UInt32: pl.Int64(),
+    pl.UInt64: pl.Decimal(20, 0),
+}
+"""Delta has no unsigned integers: each becomes the smallest signed type holding all its values
+(Polars counts are UInt32, Spark's are bigint; ``sql_type`` names them the same way)."""
+
 
 def delta_ready(df: pl.DataFrame) -> pl.DataFrame:
     """Make a frame safe for Delta.
 
     Naive datetimes become UTC (naive ones would create ``timestamp_ntz`` and raise the
     table protocol); nanoseconds become microseconds (Delta's unit); all-null columns
-    without a type become strings, since Delta has no null type.
+    without a type become strings, since Delta has no null type; unsigned integers become
+    signed ones wide enough for every value (``_SIGNED``).
     """
     fixes: list[pl.Expr] = []
     for name, dtype in df.schema.items():
+        if (signed := _SIGNED.get(dtype.base_type())) is not None:
+            fixes.append(pl.col(name).cast(signed))
+            continue
         if isinstance(dtype, pl.Datetime):
             expr = pl.col(name)
             if dtype.time_unit != "us":

@@ -79,6 +79,14 @@ class PolarsEngine:
             return None
         return schema_of(pl.scan_delta(self.catalog.uri(ref)))
 
+    def row_count(self, ref: TableRef) -> int | None:
+        return self.catalog.row_count(ref)
+
+    def commit_history(self, ref: TableRef, limit: int) -> list[dict[str, Any]]:
+        from deltalake import DeltaTable
+
+        return DeltaTable(self.catalog.uri(ref)).history(limit)
+
     def write(
         self,
         frame: pl.LazyFrame | pl.DataFrame,

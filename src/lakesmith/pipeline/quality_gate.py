@@ -1,16 +1,21 @@
-"""The quality gate between a node's transform and its write: check, then fail, warn or split."""
+"""The quality gate between a node's transform and its write: check, then fail, warn or split.
+
+Rules run where the data is: Polars frames through ``lakesmith.quality.evaluate``, Spark
+frames as Spark SQL (``lakesmith.engines.spark_quality``), with the same results.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from lakesmith.config import models
 from lakesmith.errors import LakesmithError
 from lakesmith.quality.evaluate import QualityResult, evaluate, split
-from lakesmith.quality.rules import RuleSet, load_rules
+from lakesmith.quality.rules import ROW_CHECKS, RuleSet, load_rules
 
 
 class QualityFailed(LakesmithError):
@@ -23,8 +28,13 @@ class QualityFailed(LakesmithError):
 
 @dataclass(frozen=True)
 class GateResult:
-    valid: pl.DataFrame
-    quarantine: pl.DataFrame | None
+    """The rows to write and, when rows failed an error rule under quarantine, those rows.
+
+    Both are frames of the engine that produced the output (Polars or Spark).
+    """
+
+    valid: Any
+    quarantine: Any | None
     result: QualityResult
 
 
@@ -34,17 +44,22 @@ def rule_set(quality: models.NodeQuality, root: Path) -> RuleSet:
     return RuleSet(rules=list(quality.rules or []))
 
 
-def check(
-    quality: models.NodeQuality, output: pl.LazyFrame | pl.DataFrame, root: Path, table: str
-) -> GateResult:
+def check(quality: models.NodeQuality, output: Any, root: Path, table: str) -> GateResult:
     """Evaluate the node's rules on its output and apply ``on_error``.
 
     Raises:
         QualityFailed: error rules failed and ``on_error`` is ``fail``.
     """
     rules = rule_set(quality, root)
-    data = output.collect() if isinstance(output, pl.LazyFrame) else output
-    result = evaluate(rules, data)
+    if isinstance(output, pl.LazyFrame | pl.DataFrame):
+        data: Any = output.collect() if isinstance(output, pl.LazyFrame) else output
+        evaluate_on, split_on = evaluate, split
+    else:  # a Spark frame: only the spark engine makes them, so pyspark is installed
+        from lakesmith.engines import spark_quality
+
+        data = output
+        evaluate_on, split_on = spark_quality.evaluate, spark_quality.split
+    result = evaluate_on(rules, data)
     error_rows = any(x.fail_count for x in result.rules if x.severity == "error")
     if quality.on_error == "warn" or (quality.on_error == "fail" and result.passed):
         return GateResult(data, None, result)
@@ -65,5 +80,8 @@ def check(
             if rules.severity(rule) == "error"
         ]
     )
-    valid, quarantine = split(errors_only, data)
+    row_rules = {name for name, rule in errors_only.named() if isinstance(rule, ROW_CHECKS)}
+    if not any(x.fail_count for x in result.rules if x.name in row_rules):
+        return GateResult(data, None, result)  # only table-level rules failed: no row to move
+    valid, quarantine = split_on(errors_only, data)
     return GateResult(valid, quarantine, result)

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
-from lakesmith.catalog.local import SYSTEM_SCHEMA, LocalCatalog
+from lakesmith.catalog.local import SYSTEM_SCHEMA
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config import models
 from lakesmith.config.loader import ProjectConfig
@@ -68,12 +68,11 @@ class Runner:
         save: bool = True,
     ) -> None:
         self.cfg = cfg
-        self.engine = engine or default_engine(cfg)
-        self.catalog = LocalCatalog(cfg.warehouse)
+        self.secrets = secrets or SecretResolver(cfg.root)
+        self.engine = engine or default_engine(cfg, secrets=self.secrets)
         self.listeners = list(listeners)
         self.max_workers = max_workers or cfg.project.max_workers
-        self.secrets = secrets or SecretResolver(cfg.root)
-        self.watermarks = state.WatermarkStore(self.catalog, cfg.project.catalog)
+        self.watermarks = state.WatermarkStore(self.engine, cfg.project.catalog)
         self.save = save
         self._emit_lock = threading.Lock()
 
@@ -203,21 +202,22 @@ class Runner:
                 previous = self.watermarks.get(node.name, alias, pn.target)
                 lazy = nw.from_native(frame)
                 if previous is not None:
-                    lazy = lazy.filter(nw.col(column) > previous)
-                batch = lazy.collect()
-                newest = batch[column].max() if len(batch) else previous
-                item.rows = len(batch)
+                    mark = state.align(previous, lazy.collect_schema()[column])
+                    lazy = lazy.filter(nw.col(column) > mark)
+                batch, rows, newest = _batch(lazy, column)
+                newest = newest if rows else previous
+                item.rows = rows
                 item.watermark_from = None if previous is None else str(previous)
                 item.watermark_to = None if newest is None else str(newest)
                 if newest is not None:
                     marks[alias] = state.encode(newest)
-                incremental_rows.append(len(batch))
-                frame = nw.to_native(batch.lazy())
+                incremental_rows.append(rows)
+                frame = nw.to_native(batch)
             frames[alias] = frame
             report.inputs.append(item)
         for name in sql_table_names(node, self.cfg.root):
             ref = self.cfg.table(name)
-            rows = self.catalog.row_count(ref)
+            rows = self.engine.row_count(ref)
             report.inputs.append(InputReport(alias=name, source=ref.full_name, rows=rows))
         counts = [i.rows for i in report.inputs]
         known = [r for r in counts if r is not None]
@@ -263,16 +263,18 @@ class Runner:
             raise
         report.quality = [x.model_dump() for x in gate.result.rules]
         self._record_quality(node, pn, story, gate.result)
-        if gate.quarantine is not None and gate.quarantine.height:
-            import polars as pl
+        if gate.quarantine is not None:
+            import narwhals as nw
 
-            quarantine = gate.quarantine.with_columns(
-                pl.lit(story.run_id).alias("_run_id"),
-                pl.lit(story.started_at).alias("_quarantined_at"),
+            quarantine = nw.from_native(gate.quarantine).with_columns(
+                nw.lit(story.run_id).alias("_run_id"),
+                nw.lit(story.started_at).alias("_quarantined_at"),
             )
             ref = TableRef(pn.target.catalog, pn.target.schema, f"{pn.target.table}_quarantine")
             spec = models.AppendWrite(table=ref.full_name, mode="append", schema_evolution=True)
-            written = self.engine.write(quarantine, ref, spec, run_started=story.started_at)
+            written = self.engine.write(
+                nw.to_native(quarantine), ref, spec, run_started=story.started_at
+            )
             report.quarantined = written.rows
         return gate.valid
 
@@ -309,13 +311,32 @@ class Runner:
         if isinstance(spec, models.TableInput):
             ref = self.cfg.table(spec.table)
             frame = self.engine.read_table(ref)
-            return frame, ref.full_name, self.catalog.row_count(ref)
+            return frame, ref.full_name, self.engine.row_count(ref)
         where = locate(spec, self.cfg.project.connections, self.cfg.root, self.secrets)
         fmt = spec.format or _infer(spec.path)
         frame = self.engine.read_path(
             where.uri, fmt, options=spec.options, storage_options=where.storage_options
         )
         return frame, spec.path, None
+
+
+def _batch(lazy: Any, column: str) -> tuple[Any, int, Any]:
+    """An incremental batch as a lazy frame, its row count and its newest ``column`` value.
+
+    Polars collects the batch once and counts it in memory. Other engines count it with one
+    aggregate and bound the batch by the newest value seen, so rows arriving in between wait
+    for the next run instead of slipping under the watermark.
+    """
+    import narwhals as nw
+
+    if lazy.implementation.is_polars():
+        batch = lazy.collect()
+        return batch.lazy(), len(batch), batch[column].max() if len(batch) else None
+    stats = lazy.select(nw.len().alias("rows"), nw.col(column).max().alias("newest"))
+    rows, newest = stats.collect().rows()[0]
+    if newest is None:
+        return lazy, rows, None
+    return lazy.filter(nw.col(column) <= newest), rows, newest
 
 
 def _infer(path: str) -> Any:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import DeltaError
 
-from lakesmith.catalog.local import SYSTEM_SCHEMA, LocalCatalog
+from lakesmith.catalog.local import SYSTEM_SCHEMA
 from lakesmith.catalog.table_ref import TableRef
+from lakesmith.config import models
+from lakesmith.errors import ConcurrentWriteError, WriteError
+
+if TYPE_CHECKING:
+    from lakesmith.engines.base import Engine
 
 COMMIT_KEY = "lakesmith.watermarks"
 NODE_KEY = "lakesmith.node"
@@ -36,6 +39,21 @@ def encode(value: Any) -> str:
     return json.dumps({"t": type(value).__name__, "v": value})
 
 
+def align(value: Any, dtype: Any) -> Any:
+    """A datetime watermark in the style of the column it is compared with.
+
+    Naive timestamps mean UTC. The embedded engine keeps a naive file column naive until it
+    writes, Spark reads it as an instant, so a watermark recorded by one engine may be naive
+    and the column of the other aware (or the reverse); comparing them as-is would fail on
+    Polars or shift by the machine's zone on Spark.
+    """
+    if not isinstance(value, datetime) or not hasattr(dtype, "time_zone"):
+        return value
+    if dtype.time_zone is None:
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def decode(text: str) -> Any:
     data = json.loads(text)
     kind, value = data["t"], data["v"]
@@ -47,31 +65,34 @@ def decode(text: str) -> Any:
 
 
 class WatermarkStore:
-    def __init__(self, catalog: LocalCatalog, catalog_name: str) -> None:
-        self.catalog = catalog
+    """Watermarks of one catalog, read and mirrored through the run's engine."""
+
+    def __init__(self, engine: Engine, catalog_name: str) -> None:
+        self.engine = engine
         self.ref = TableRef(catalog_name, SYSTEM_SCHEMA, "watermarks")
 
     def get(self, node: str, alias: str, target: TableRef) -> Any:
         """The last committed watermark of one node input, or None on a first run."""
-        if not self.catalog.exists(target):
+        if not self.engine.table_exists(target):
             return None  # no table holds the rows: a leftover mirror row must not skip them
         committed = self._from_target(node, target)
         if committed is not None:
             return decode(committed[alias]) if alias in committed else None
-        if not self.catalog.exists(self.ref):
+        if not self.engine.table_exists(self.ref):
             return None
+        import narwhals as nw
+
         rows = (
-            pl.scan_delta(self.catalog.uri(self.ref))
-            .filter((pl.col("node") == node) & (pl.col("input") == alias))
+            nw.from_native(self.engine.read_table(self.ref))
+            .filter((nw.col("node") == node) & (nw.col("input") == alias))
             .select("value")
             .collect()
+            .rows()
         )
-        return decode(rows["value"][0]) if rows.height else None
+        return decode(rows[0][0]) if rows else None
 
     def _from_target(self, node: str, target: TableRef) -> dict[str, str] | None:
-        if not self.catalog.exists(target):
-            return None
-        for commit in DeltaTable(self.catalog.uri(target)).history(_HISTORY_DEPTH):
+        for commit in self.engine.commit_history(target, _HISTORY_DEPTH):
             if commit.get(NODE_KEY) == node and COMMIT_KEY in commit:
                 return json.loads(commit[COMMIT_KEY])
         return None
@@ -91,27 +112,12 @@ class WatermarkStore:
             },
             schema_overrides={"updated_at": pl.Datetime("us", "UTC")},
         )
-        uri = self.catalog.uri(self.ref)
+        spec = models.MergeWrite(table=self.ref.full_name, mode="merge", keys=["node", "input"])
         with _lock:
             for attempt in range(5):
                 try:
-                    if not self.catalog.exists(self.ref):
-                        self.catalog.path(self.ref).parent.mkdir(parents=True, exist_ok=True)
-                        write_deltalake(uri, rows.to_arrow(), mode="error")
-                        return
-                    (
-                        DeltaTable(uri)
-                        .merge(
-                            rows.to_arrow(),
-                            predicate="t.node = s.node AND t.input = s.input",
-                            source_alias="s",
-                            target_alias="t",
-                        )
-                        .when_matched_update_all()
-                        .when_not_matched_insert_all()
-                        .execute()
-                    )
+                    self.engine.write(rows, self.ref, spec)
                     return
-                except DeltaError:  # a concurrent first write or merge: try again
+                except (ConcurrentWriteError, WriteError):  # a concurrent first write or merge
                     if attempt == 4:
                         raise

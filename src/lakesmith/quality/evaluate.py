@@ -52,13 +52,13 @@ class QualityResult(BaseModel):
         return not self.errors
 
 
-def _columns(rule: Any) -> list[str]:
+def rule_columns(rule: Any) -> list[str]:
     if getattr(rule, "column", None):
         return [rule.column]
     return list(getattr(rule, "columns", None) or [])
 
 
-def _within(tolerance: r.Tolerance | None, failed: int, rows: int) -> bool:
+def within_tolerance(tolerance: r.Tolerance | None, failed: int, rows: int) -> bool:
     if tolerance is None:
         return failed == 0
     ratio = failed / rows if rows else 0.0
@@ -67,7 +67,7 @@ def _within(tolerance: r.Tolerance | None, failed: int, rows: int) -> bool:
     return ok_count and ok_ratio
 
 
-def _expected(rule: Any) -> str:
+def expected_text(rule: Any) -> str:
     match rule:
         case r.NotNull():
             return "no nulls"
@@ -152,29 +152,29 @@ def evaluate(
             failed, actual = (0 if ok else 1), f"{rows:,} rows"
         elif isinstance(rule, r.Freshness):
             newest = counts[f"__max_{name}"]
-            age = _age_hours(newest, now or datetime.now(UTC))
+            age = age_hours(newest, now or datetime.now(UTC))
             failed = 0 if age is not None and age <= rule.max_age_hours else 1
             actual = "no values" if age is None else f"newest {newest} ({age:.1f} h old)"
         elif isinstance(rule, r.ForeignKey):
-            failed = _orphans(lf, rule, _require(resolve_table, rule))
+            failed = count_orphans(lf, rule, _require(resolve_table, rule))
             actual = f"{failed:,} rows without a parent"
         elif isinstance(rule, r.Query):
             failed = _query_rows(lf, rule, rules.dataset, resolve_table)
             actual = f"{failed:,} rows returned"
         ratio = failed / rows if rows else 0.0
-        success = _within(rules.tolerance(rule), failed, rows)
+        success = within_tolerance(rules.tolerance(rule), failed, rows)
         sample = [] if success else samples.get(name, [])
         results.append(
             RuleResult(
                 name=name,
                 check=rule.check,
-                columns=_columns(rule),
+                columns=rule_columns(rule),
                 severity=rules.severity(rule),
                 success=success,
                 rows=rows,
                 fail_count=failed,
                 fail_ratio=round(ratio, 6),
-                expected=_expected(rule),
+                expected=expected_text(rule),
                 actual=actual,
                 sample=sample,
             )
@@ -262,7 +262,7 @@ def _samples(
     names = list(failing)
     queries = []
     for n in names:
-        cols = _columns(rules_by_name[n]) or lf.collect_schema().names()[:3]
+        cols = rule_columns(rules_by_name[n]) or lf.collect_schema().names()[:3]
         queries.append(lf.filter(~failing[n]).select(cols).head(SAMPLE))
     return {
         n: [row[0] if len(row) == 1 else list(row) for row in frame.iter_rows()]
@@ -270,7 +270,7 @@ def _samples(
     }
 
 
-def _age_hours(newest: Any, now: datetime) -> float | None:
+def age_hours(newest: Any, now: datetime) -> float | None:
     if newest is None:
         return None
     if isinstance(newest, datetime):
@@ -291,7 +291,7 @@ def _require(resolve: Callable[[str], pl.LazyFrame] | None, rule: r.ForeignKey) 
     return resolve(rule.ref_table)
 
 
-def _orphans(lf: pl.LazyFrame, rule: r.ForeignKey, parent: pl.LazyFrame) -> int:
+def count_orphans(lf: pl.LazyFrame, rule: r.ForeignKey, parent: pl.LazyFrame) -> int:
     """Rows whose non-null key has no parent: an anti-join, never an IN-list."""
     ref_cols = rule.ref_columns or rule.columns
     keys = parent.select(

@@ -212,7 +212,7 @@ def infer_rules(
     """
     import polars as pl
 
-    from .evaluate import _orphans, evaluate
+    from .evaluate import count_orphans, evaluate
     from .profile import profile as run_profile
 
     opts = options or InferOptions()
@@ -230,7 +230,7 @@ def infer_rules(
             check="foreign_key", columns=columns, ref_table=ref_table, ref_columns=ref_columns
         )
         try:
-            return _orphans(lf, rule, frames[ref_table])
+            return count_orphans(lf, rule, frames[ref_table])
         except pl.exceptions.PolarsError:  # key types that do not join
             return None
 

@@ -1,0 +1,206 @@
+"""Quality rules on Spark frames: the same rule IR as the embedded engine, compiled to Spark SQL.
+
+Results carry the same fields, counts and wording as ``lakesmith.quality.evaluate``, which
+builds them for Polars frames; only the queries differ. Every row-level count comes from one
+query (``count_failures_sql``); failing samples are fetched only for rules that failed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from lakesmith.errors import LakesmithError, TableNotFound
+from lakesmith.quality import rules as r
+from lakesmith.quality.compiler import Pred, count_failures_sql, passes, to_sql
+from lakesmith.quality.evaluate import (
+    FAILED_RULES,
+    SAMPLE,
+    QualityResult,
+    RuleResult,
+    age_hours,
+    expected_text,
+    rule_columns,
+    within_tolerance,
+)
+
+from .spark_sql import run_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+DIALECT = "spark"
+
+
+def evaluate(
+    rules: r.RuleSet,
+    frame: DataFrame,
+    *,
+    resolve_table: Callable[[str], DataFrame] | None = None,
+    now: datetime | None = None,
+) -> QualityResult:
+    """Run every rule against a Spark frame; see ``lakesmith.quality.evaluate.evaluate``."""
+    named = rules.named()
+    preds = {n: passes(rule) for n, rule in named if isinstance(rule, r.ROW_CHECKS)}
+    view = _view(frame)
+    counts = _counts(frame, view, preds)
+    freshness = {n: rule for n, rule in named if isinstance(rule, r.Freshness)}
+    newest: dict[str, Any] = {}
+    if freshness:
+        maxima = ", ".join(f"max({_quote(x.column)}) AS {_quote(n)}" for n, x in freshness.items())
+        newest = _rows(frame.sparkSession.sql(f"SELECT {maxima} FROM {view}"))[0]
+    rows = int(counts["__rows"])
+    failing = [n for n in preds if counts[n]]
+    by_name = dict(named)
+    samples = {n: _sample(frame, view, preds[n], rule_columns(by_name[n])) for n in failing}
+
+    results: list[RuleResult] = []
+    for name, rule in named:
+        failed, actual = 0, ""
+        if name in preds:
+            failed = int(counts[name])
+            actual = f"{failed:,} failing rows"
+        elif isinstance(rule, r.RowCount):
+            ok = (rule.min is None or rows >= rule.min) and (rule.max is None or rows <= rule.max)
+            failed, actual = (0 if ok else 1), f"{rows:,} rows"
+        elif isinstance(rule, r.Freshness):
+            value = newest[name]
+            age = age_hours(value, now or datetime.now(UTC))
+            failed = 0 if age is not None and age <= rule.max_age_hours else 1
+            actual = "no values" if age is None else f"newest {value} ({age:.1f} h old)"
+        elif isinstance(rule, r.ForeignKey):
+            failed = _orphans(frame, rule, _parent(resolve_table, rule))
+            actual = f"{failed:,} rows without a parent"
+        elif isinstance(rule, r.Query):
+            failed = _query_rows(frame, rule, rules.dataset, resolve_table)
+            actual = f"{failed:,} rows returned"
+        success = within_tolerance(rules.tolerance(rule), failed, rows)
+        results.append(
+            RuleResult(
+                name=name,
+                check=rule.check,
+                columns=rule_columns(rule),
+                severity=rules.severity(rule),
+                success=success,
+                rows=rows,
+                fail_count=failed,
+                fail_ratio=round(failed / rows if rows else 0.0, 6),
+                expected=expected_text(rule),
+                actual=actual,
+                sample=[] if success else samples.get(name, []),
+            )
+        )
+    return QualityResult(dataset=rules.dataset, rows=rows, rules=results)
+
+
+def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Rows passing every row-level rule, and the rest with the names of the rules they broke.
+
+    Both are lazy: one projection computes each rule's pass flag, two filters split on them.
+    """
+    from pyspark.sql import functions as F
+
+    row_rules = [(n, rule) for n, rule in rules.named() if isinstance(rule, r.ROW_CHECKS)]
+    columns = [_quote(c) for c in frame.columns]
+    if not row_rules:
+        return frame, frame.limit(0).withColumn(FAILED_RULES, F.array().cast("array<string>"))
+    view = _view(frame)
+    flags = [f"__p{i}" for i in range(len(row_rules))]
+    flagged = frame.sparkSession.sql(
+        f"SELECT {', '.join(columns)}, "
+        + ", ".join(
+            f"{to_sql(passes(rule), DIALECT)} AS {flag}"
+            for (_, rule), flag in zip(row_rules, flags, strict=True)
+        )
+        + f" FROM {view}"
+    )
+    ok = " AND ".join(flags)
+    names = ", ".join(
+        f"IF({flag}, NULL, {_string(name)})"
+        for (name, _), flag in zip(row_rules, flags, strict=True)
+    )
+    valid = flagged.where(ok).selectExpr(*columns)
+    quarantine = flagged.where(f"NOT ({ok})").selectExpr(
+        *columns, f"filter(array({names}), x -> x IS NOT NULL) AS {FAILED_RULES}"
+    )
+    return valid, quarantine
+
+
+def _counts(frame: DataFrame, view: str, preds: dict[str, Pred]) -> dict[str, Any]:
+    spark = frame.sparkSession
+    if not preds:
+        return {"__rows": frame.count()}
+    return _rows(spark.sql(count_failures_sql(list(preds.items()), view, DIALECT)))[0]
+
+
+def _sample(frame: DataFrame, view: str, pred: Pred, columns: list[str]) -> list[Any]:
+    """A few failing values of one rule, shaped as the embedded engine shapes them."""
+    cols = columns or frame.columns[:3]
+    selected = ", ".join(_quote(c) for c in cols)
+    query = (
+        f"SELECT {selected} FROM (SELECT {selected}, {to_sql(pred, DIALECT)} AS __p FROM {view}) "
+        f"WHERE NOT __p LIMIT {SAMPLE}"
+    )
+    rows = _rows(frame.sparkSession.sql(query))
+    return [row[cols[0]] if len(cols) == 1 else [row[c] for c in cols] for row in rows]
+
+
+def _parent(resolve: Callable[[str], DataFrame] | None, rule: r.ForeignKey) -> DataFrame:
+    if resolve is None:
+        raise LakesmithError(
+            f"foreign_key rule on {rule.columns} needs table {rule.ref_table}",
+            hint="evaluate with resolve_table (pipelines and the CLI pass the catalog)",
+        )
+    return resolve(rule.ref_table)
+
+
+def _orphans(frame: DataFrame, rule: r.ForeignKey, parent: DataFrame) -> int:
+    """Rows whose non-null key has no parent: an anti-join, never an IN-list."""
+    from pyspark.sql import functions as F
+
+    ref_cols = rule.ref_columns or rule.columns
+    keys = parent.select(
+        [F.col(_quote(p)).alias(c) for p, c in zip(ref_cols, rule.columns, strict=True)]
+    ).distinct()
+    present = frame.dropna(subset=rule.columns)
+    return present.join(keys, on=rule.columns, how="left_anti").count()
+
+
+def _query_rows(
+    frame: DataFrame,
+    rule: r.Query,
+    dataset: str | None,
+    resolve: Callable[[str], DataFrame] | None,
+) -> int:
+    frames = {"dataset": frame}
+    if dataset:
+        frames[dataset] = frame
+
+    def missing(name: str) -> DataFrame:
+        if resolve is None:
+            raise TableNotFound(f"query rule refers to table {name}", hint="name it 'dataset'")
+        return resolve(name)
+
+    return run_sql(frame.sparkSession, rule.sql, frames, missing).count()
+
+
+def _view(frame: DataFrame) -> str:
+    name = f"__ls_q{uuid.uuid4().hex[:12]}"
+    frame.createOrReplaceTempView(name)
+    return name
+
+
+def _rows(frame: DataFrame) -> list[dict[str, Any]]:
+    """Rows as Python values through Arrow: timestamps stay UTC-aware (``collect`` would
+    shift them into the machine's zone)."""
+    return frame.toArrow().to_pylist()
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
