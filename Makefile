@@ -8,11 +8,14 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Compiled bytecode at install: every CLI start would otherwise recompile polars and friends.
 export UV_COMPILE_BYTECODE := 1
-# spark: CI runs the parity suite (tests marked spark) on local Spark too; needs Java 17+
-EXTRAS ?= --extra dev --extra deploy --extra spark
+# spark: CI runs the parity suite (tests marked spark) on local Spark too; needs Java 17+.
+# app: the synthetic-data web app and its API, fuzz and browser tests.
+EXTRAS ?= --extra dev --extra deploy --extra spark --extra app
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test check format bench clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test check format bench clean chromium
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -27,8 +30,13 @@ setup: $(VENV)/.synced  ## create the venv and install the locked dependencies
 demo: setup  ## run the example customer-360 project on the embedded engine
 	$(BIN)/lakesmith run --project examples/customer360 --env local
 
-test: setup  ## the whole default test suite
+test: setup chromium  ## the whole default test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's Chromium: Playwright's own browser download is unreachable.
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 check: setup  ## formatting, lint, types
 	$(BIN)/ruff format --check .

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .app import serve_app
 from .bundle import app as bundle_app
 from .bundle import deploy_scope
 from .output import (
@@ -39,6 +40,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(quality_app, name="quality")
 app.add_typer(bundle_app, name="bundle")
 app.add_typer(templates_app, name="templates")
+app.command("app")(serve_app)
 app.command()(init)
 app.command()(update)
 app.command("deploy-scope")(deploy_scope)

@@ -14,7 +14,14 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 IDENTIFIER_TYPES = ("email", "phone", "cookie", "device_id", "maid", "ctv_device", "ip")
 CHANNELS = ("display", "search", "email", "social", "ctv")
@@ -87,6 +94,8 @@ class HouseholdSpec(Strict):
             lo, _, hi = band.partition("-")
             if not (lo.isdigit() and hi.isdigit() and 18 <= int(lo) <= int(hi) <= 110):
                 raise ValueError(f"age band '{band}' must look like '25-34' (ages 18-110)")
+        if not self.income_brackets:
+            raise ValueError("income_brackets needs at least one edge")
         if self.income_brackets != sorted(self.income_brackets):
             raise ValueError("income_brackets must be increasing")
         return self
@@ -159,6 +168,8 @@ class IdentifierSpec(Strict):
     @field_validator("per_person")
     @classmethod
     def _types(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("per_person needs at least one identifier type")
         unknown = set(value) - set(IDENTIFIER_TYPES)
         if unknown:
             raise ValueError(
@@ -167,6 +178,11 @@ class IdentifierSpec(Strict):
         if any(v < 0 or v > 9 for v in value.values()):
             raise ValueError("identifiers per person must be between 0 and 9")
         return value
+
+    @field_validator("email_domains")
+    @classmethod
+    def _domains(cls, value: dict[str, float]) -> dict[str, float]:
+        return _weights(value, "email_domains")
 
 
 class EngagementSpec(Strict):
@@ -196,6 +212,11 @@ class EngagementSpec(Strict):
     median_duration_seconds: float = Field(default=240, gt=0)
     content_catalog_size: int = Field(default=50_000, ge=1)
 
+    @field_validator("categories", "engagement_types", "device_types")
+    @classmethod
+    def _mixes(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        return _weights(value, str(info.field_name))
+
 
 class CampaignSpec(Strict):
     count: int = Field(default=40, ge=1, le=100_000)
@@ -221,6 +242,8 @@ class CampaignSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignSpec:
+        if not self.channels:
+            raise ValueError("channels needs at least one channel")
         unknown = set(self.channels) - set(CHANNELS)
         if unknown:
             raise ValueError(f"unknown channels {sorted(unknown)}; known: {list(CHANNELS)}")
