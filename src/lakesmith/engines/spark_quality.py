@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lakesmith.errors import LakesmithError, TableNotFound
@@ -19,11 +19,8 @@ from lakesmith.quality.evaluate import (
     FAILED_RULES,
     SAMPLE,
     QualityResult,
-    RuleResult,
-    age_hours,
-    expected_text,
+    assemble,
     rule_columns,
-    within_tolerance,
 )
 
 from .spark_sql import run_sql
@@ -55,44 +52,16 @@ def evaluate(
     failing = [n for n in preds if counts[n]]
     by_name = dict(named)
     samples = {n: _sample(frame, view, preds[n], rule_columns(by_name[n])) for n in failing}
-
-    results: list[RuleResult] = []
-    for name, rule in named:
-        failed, actual = 0, ""
-        if name in preds:
-            failed = int(counts[name])
-            actual = f"{failed:,} failing rows"
-        elif isinstance(rule, r.RowCount):
-            ok = (rule.min is None or rows >= rule.min) and (rule.max is None or rows <= rule.max)
-            failed, actual = (0 if ok else 1), f"{rows:,} rows"
-        elif isinstance(rule, r.Freshness):
-            value = newest[name]
-            age = age_hours(value, now or datetime.now(UTC))
-            failed = 0 if age is not None and age <= rule.max_age_hours else 1
-            actual = "no values" if age is None else f"newest {value} ({age:.1f} h old)"
-        elif isinstance(rule, r.ForeignKey):
-            failed = _orphans(frame, rule, _parent(resolve_table, rule))
-            actual = f"{failed:,} rows without a parent"
-        elif isinstance(rule, r.Query):
-            failed = _query_rows(frame, rule, rules.dataset, resolve_table)
-            actual = f"{failed:,} rows returned"
-        success = within_tolerance(rules.tolerance(rule), failed, rows)
-        results.append(
-            RuleResult(
-                name=name,
-                check=rule.check,
-                columns=rule_columns(rule),
-                severity=rules.severity(rule),
-                success=success,
-                rows=rows,
-                fail_count=failed,
-                fail_ratio=round(failed / rows if rows else 0.0, 6),
-                expected=expected_text(rule),
-                actual=actual,
-                sample=[] if success else samples.get(name, []),
-            )
-        )
-    return QualityResult(dataset=rules.dataset, rows=rows, rules=results)
+    return assemble(
+        rules,
+        rows,
+        failing={n: int(counts[n]) for n in preds},
+        newest=newest,
+        orphans=lambda rule: _orphans(frame, rule, _parent(resolve_table, rule)),
+        query_rows=lambda rule: _query_rows(frame, rule, rules.dataset, resolve_table),
+        samples=samples,
+        now=now,
+    )
 
 
 def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:

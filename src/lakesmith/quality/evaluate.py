@@ -6,7 +6,7 @@ the rules a row broke) are built only for the rows that go to quarantine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,29 +141,63 @@ def evaluate(
     failing = [n for n in preds if counts[n]]
     samples = _samples(lf, {n: preds[n] for n in failing}, dict(row_rules)) if failing else {}
 
+    newest = {n: counts[f"__max_{n}"] for n, rule in named if isinstance(rule, r.Freshness)}
+    return assemble(
+        rules,
+        rows,
+        failing={n: int(counts[n]) for n in preds},
+        newest=newest,
+        orphans=lambda rule: count_orphans(lf, rule, _require(resolve_table, rule)),
+        query_rows=lambda rule: _query_rows(lf, rule, rules.dataset, resolve_table),
+        samples=samples,
+        now=now,
+    )
+
+
+def assemble(
+    rules: r.RuleSet,
+    rows: int,
+    *,
+    failing: Mapping[str, int],
+    newest: Mapping[str, Any],
+    orphans: Callable[[r.ForeignKey], int],
+    query_rows: Callable[[r.Query], int],
+    samples: Mapping[str, list[Any]],
+    now: datetime | None = None,
+) -> QualityResult:
+    """Every rule's result from what an engine counted: one wording for every engine.
+
+    Args:
+        rules: the rule set.
+        rows: rows in the dataset.
+        failing: failing rows of each row-level rule, by name.
+        newest: the newest value of each freshness rule's column, by name.
+        orphans: counts a foreign-key rule's rows without a parent.
+        query_rows: counts the rows a query rule returns.
+        samples: failing values of the failing row-level rules.
+        now: the clock for freshness (default: now, UTC).
+    """
     results: list[RuleResult] = []
-    for name, rule in named:
+    for name, rule in rules.named():
         failed, actual = 0, ""
-        if name in preds:
-            failed = int(counts[name])
+        if name in failing:
+            failed = failing[name]
             actual = f"{failed:,} failing rows"
         elif isinstance(rule, r.RowCount):
             ok = (rule.min is None or rows >= rule.min) and (rule.max is None or rows <= rule.max)
             failed, actual = (0 if ok else 1), f"{rows:,} rows"
         elif isinstance(rule, r.Freshness):
-            newest = counts[f"__max_{name}"]
-            age = age_hours(newest, now or datetime.now(UTC))
+            value = newest[name]
+            age = age_hours(value, now or datetime.now(UTC))
             failed = 0 if age is not None and age <= rule.max_age_hours else 1
-            actual = "no values" if age is None else f"newest {newest} ({age:.1f} h old)"
+            actual = "no values" if age is None else f"newest {value} ({age:.1f} h old)"
         elif isinstance(rule, r.ForeignKey):
-            failed = count_orphans(lf, rule, _require(resolve_table, rule))
+            failed = orphans(rule)
             actual = f"{failed:,} rows without a parent"
         elif isinstance(rule, r.Query):
-            failed = _query_rows(lf, rule, rules.dataset, resolve_table)
+            failed = query_rows(rule)
             actual = f"{failed:,} rows returned"
-        ratio = failed / rows if rows else 0.0
         success = within_tolerance(rules.tolerance(rule), failed, rows)
-        sample = [] if success else samples.get(name, [])
         results.append(
             RuleResult(
                 name=name,
@@ -173,10 +207,10 @@ def evaluate(
                 success=success,
                 rows=rows,
                 fail_count=failed,
-                fail_ratio=round(ratio, 6),
+                fail_ratio=round(failed / rows if rows else 0.0, 6),
                 expected=expected_text(rule),
                 actual=actual,
-                sample=sample,
+                sample=[] if success else list(samples.get(name, [])),
             )
         )
     return QualityResult(dataset=rules.dataset, rows=rows, rules=results)
