@@ -18,6 +18,8 @@ import httpx
 import polars as pl
 import pytest
 
+from lakesmith.synth.places import region_states
+from lakesmith.synth.spec import DAILY_PATTERNS
 from lakesmith.synth.validation.targets import binomial_tolerance
 from test_app_support import live_server, settings_for, wait_for
 
@@ -40,7 +42,7 @@ EXPOSURES = 1.5
 START, END = "2025-03-01", "2025-08-31"
 
 STEPS: dict[str, dict[str, Any]] = {
-    "households": {"households": HOUSEHOLDS, "seed": 11},
+    "households": {"households": HOUSEHOLDS, "seed": 11, "regions": ["West", "ny"]},
     "demographics": {
         "householder_age_weights": AGES,
         "income_median_by_age": {
@@ -54,6 +56,7 @@ STEPS: dict[str, dict[str, Any]] = {
     "engagement": {
         "median_events_per_person": 8,
         "categories": {"news": 2, "sports": 1, "kids": 1},
+        "daily_pattern": "evening_peak",
     },
     "campaigns": {
         "count": 12,
@@ -130,10 +133,16 @@ def test_2_age_and_income_follow_the_spec(run: tuple[httpx.Client, dict, Path]) 
     assert distribution(result, "household_size_mean")["status"] == "pass"
 
 
-def test_3_engagements_inside_the_window_spread_over_every_day(
+def test_households_only_in_the_chosen_regions(run: tuple[httpx.Client, dict, Path]) -> None:
+    _, _, root = run
+    states = set(read(root, "households")["state"].unique())
+    assert states == {*region_states("West"), "NY"}
+
+
+def test_3_engagements_inside_the_window_with_the_daily_pattern(
     run: tuple[httpx.Client, dict, Path],
 ) -> None:
-    """The spec has no daily pattern field: the configured pattern is uniform over the days."""
+    """Uniform over the days of the window; hours of the day follow the evening-peak profile."""
     _, result, root = run
     events = read(root, "content_engagements")
     start = datetime.fromisoformat(START).replace(tzinfo=UTC)
@@ -147,6 +156,14 @@ def test_3_engagements_inside_the_window_spread_over_every_day(
     mean = events.height / days
     counts = [n for _, n in per_day]
     assert max(abs(n - mean) for n in counts) < 5 * math.sqrt(mean)  # Poisson, 5 sigma
+    hours = events.group_by(ts.dt.hour().alias("hour")).len().sort("hour")
+    assert hours["hour"].to_list() == list(range(24))
+    weights = DAILY_PATTERNS["evening_peak"]
+    for hour, n in hours.iter_rows():
+        p = weights[hour] / sum(weights)
+        assert abs(n / events.height - p) <= binomial_tolerance(p, events.height), hour
+    evening = hours.filter(pl.col("hour").is_between(19, 21))["len"].sum() / events.height
+    assert evening > 0.25  # vs 3/24 = 0.125 uniform
     assert next(c for c in result["validation"]["temporal"] if c["rule"] == "engagement_in_window")[
         "passed"
     ]

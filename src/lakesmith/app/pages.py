@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from lakesmith.synth.places import region_names
 from lakesmith.synth.spec import CHANNELS
 
 from .api import read_sample
@@ -29,20 +30,39 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SAMPLE_ROWS = 5
 
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "channels": CHANNELS,
+    "regions": region_names(),
+    "if_exists": ("fail", "overwrite"),
+}
+"""Fields edited as a pick from a fixed list (a select or checkboxes), beyond Literal types."""
+ADVANCED = frozenset({"hour_weights"})
+"""Fields shown folded under "Advanced"."""
+
+
+def _base(annotation: Any) -> Any:
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return args[0] if get_origin(annotation) is not None and len(args) == 1 else annotation
+
+
 def _kind(name: str, annotation: Any) -> str:
     """How a step field is edited, from its spec type."""
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    base = args[0] if get_origin(annotation) is not None and len(args) == 1 else annotation
+    base = _base(annotation)
     origin = get_origin(base)
     if origin is dict:
         return "mapping"
     if origin is list:
-        return "choices" if name == "channels" else "list"
+        return "choices" if name in CHOICES else "list"
     if base is dt.date:
         return "date"
     if base in (int, float):
         return "number"
-    return "select" if name == "if_exists" else "text"
+    return "select" if name in CHOICES or origin is Literal else "text"
+
+
+def _choices(name: str, annotation: Any) -> tuple[str, ...]:
+    base = _base(annotation)
+    return CHOICES.get(name) or (get_args(base) if get_origin(base) is Literal else ())
 
 
 def _fields(step: Step, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,7 +77,8 @@ def _fields(step: Step, values: dict[str, Any]) -> list[dict[str, Any]]:
                 "help": info.description or "",
                 "kind": _kind(name, info.annotation),
                 "value": values.get(name),
-                "choices": CHANNELS if name == "channels" else ("fail", "overwrite"),
+                "choices": _choices(name, info.annotation),
+                "advanced": name in ADVANCED,
             }
         )
     return out

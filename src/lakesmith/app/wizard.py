@@ -1,10 +1,12 @@
 """The wizard: five steps, each a named view onto fields of the synth spec, plus a review.
 
 A step is only a list of ``(field, spec path)`` pairs. Its request model is derived from the
-spec's own annotations (types only; every constraint stays in ``SynthSpec``), and validating
-a step means merging it into the session's spec and validating the whole spec, so cross-field
-rules (date range vs. campaign length, response rates per channel) apply exactly as they do
-for ``lakesmith synth generate``. Errors come back with the spec path and the step's field.
+spec's own annotations (types only; every constraint stays in ``SynthSpec``, bar the wizard's
+tighter household count in ``WIZARD_MAX``), and validating a step means merging it into the
+session's spec and validating the whole spec, so cross-field rules (date range vs. campaign
+length, response rates per channel, a custom daily pattern's hour weights) apply exactly as
+they do for ``lakesmith synth generate``. Errors come back with the spec path and the step's
+field.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ STEPS: dict[Step, dict[str, str]] = {
     "households": {
         "households": "households",
         "seed": "seed",
+        "regions": "household.regions",
         "block_households": "block_households",
     },
     "demographics": {
@@ -44,6 +47,8 @@ STEPS: dict[Step, dict[str, str]] = {
         "events_sigma": "engagement.events_sigma",
         "max_events_per_person": "engagement.max_events_per_person",
         "device_types": "engagement.device_types",
+        "daily_pattern": "engagement.daily_pattern",
+        "hour_weights": "engagement.hour_weights",
     },
     "campaigns": {
         "count": "campaigns.count",
@@ -61,6 +66,10 @@ STEPS: dict[Step, dict[str, str]] = {
     "output": {"catalog": "catalog", "schema": "schema"},
 }
 """Each step's fields and where they live in the spec (dotted, by alias)."""
+
+WIZARD_MAX: dict[str, int] = {"households": 100_000_000}
+"""The wizard's own upper bounds by spec path, tighter than the spec's (a spec file or
+``POST /api/generate/start`` may ask for more)."""
 
 TITLES: dict[Step, str] = {
     "households": "Households",
@@ -185,6 +194,8 @@ class Wizard:
         candidate = copy.deepcopy(data["spec"])
         for name, value in values.items():
             _set(candidate, STEPS[step][name], value)
+        spec: SynthSpec | None = None
+        issues: list[FieldIssue] = []
         try:
             spec = SynthSpec.model_validate(candidate)
         except ValidationError as exc:
@@ -192,6 +203,8 @@ class Wizard:
                 FieldIssue(path=_step_path(step, issue.path), message=issue.message)
                 for issue in issues_from(exc.errors(include_url=False, include_input=False))
             ]
+        issues += _over_wizard_max(step, candidate, {i.path for i in issues})
+        if spec is None or issues:
             merged = step_values(candidate, step)
             return StepValidation(valid=False, step=step, errors=issues, values=merged)
         data["spec"] = spec.model_dump(mode="json", by_alias=True)
@@ -210,6 +223,23 @@ class Wizard:
         data, _ = self._data(session_id)
         data["job_id"] = job_id
         self.store.put_session(session_id, data)
+
+
+def _over_wizard_max(step: Step, spec: dict[str, Any], reported: set[str]) -> list[FieldIssue]:
+    """The step's fields above the wizard's own maximum (unless already reported)."""
+    out = []
+    for name, path in STEPS[step].items():
+        most = WIZARD_MAX.get(path)
+        value = _get(spec, path)
+        if most is not None and name not in reported and isinstance(value, int) and value > most:
+            out.append(
+                FieldIssue(
+                    path=name,
+                    message=f"the wizard makes at most {most:,} {name}; "
+                    "larger datasets: lakesmith synth generate or POST /api/generate/start",
+                )
+            )
+    return out
 
 
 def _step_path(step: Step, spec_path: str) -> str:

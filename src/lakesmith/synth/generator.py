@@ -264,7 +264,7 @@ class _Block:
         edges = np.array(hs.income_brackets)
         labels = _bracket_labels(hs.income_brackets)
         bracket = np.searchsorted(edges, self.income, side="right")
-        place = _choice(self.r("households.place"), pools.place_weights(), n)
+        place = _choice(self.r("households.place"), pools.place_weights(hs.regions), n)
         back = hs.created_years_before_start * 365 * DAY_US
         self.created_us = (
             self.start_us - 1 - (self.r("households.created_at").random(n) * back).astype(np.int64)
@@ -480,10 +480,7 @@ class _Block:
         per_cat = max(es.content_catalog_size // len(cats), 1)
         popularity = self.r("content_engagements.content").random(n, np.float32) ** 3
         content = self.event_cat * per_cat + (popularity * per_cat).astype(np.int64) + 1
-        span = self.end_us - self.start_us
-        self.event_ts = self.start_us + (
-            self.r("content_engagements.timestamp").random(n) * span
-        ).astype(np.int64)
+        self.event_ts = self._event_times(n)
         duration = np.exp(
             np.log(es.median_duration_seconds)
             + 0.9 * self.r("content_engagements.duration").standard_normal(n)
@@ -508,6 +505,18 @@ class _Block:
                 ),
             },
         )
+
+    def _event_times(self, n: int) -> np.ndarray:
+        """Uniform over the window, or a uniform day, an hour by the profile, a time in it."""
+        span = self.end_us - self.start_us
+        u = self.r("content_engagements.timestamp").random(n)
+        profile = self.spec.engagement.hour_profile()
+        if profile is None:
+            return self.start_us + (u * span).astype(np.int64)
+        day = (u * (span // DAY_US)).astype(np.int64)
+        hour = _choice(self.r("content_engagements.hour"), profile, n).astype(np.int64)
+        within = (self.r("content_engagements.within_hour").random(n) * HOUR_US).astype(np.int64)
+        return self.start_us + day * DAY_US + hour * HOUR_US + within
 
     def _category_counts(self) -> np.ndarray:
         n_cat = len(self.spec.engagement.categories)

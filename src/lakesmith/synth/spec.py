@@ -12,7 +12,7 @@ import hashlib
 import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,8 +23,24 @@ from pydantic import (
     model_validator,
 )
 
+from .places import canonical_region, valid_regions_text
+
 IDENTIFIER_TYPES = ("email", "phone", "cookie", "device_id", "maid", "ctv_device", "ip")
 CHANNELS = ("display", "search", "email", "social", "ctv")
+
+DailyPattern = Literal["uniform", "evening_peak", "daytime", "custom"]
+DAILY_PATTERNS: dict[str, tuple[float, ...]] = {
+    # relative weights of the 24 UTC hours 0..23
+    "evening_peak": (
+        *(3, 2, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3),
+        *(4, 4, 4, 4, 5, 6, 8, 10, 12, 12, 9, 5),
+    ),
+    "daytime": (
+        *(1, 1, 1, 1, 1, 1, 2, 4, 6, 8, 9, 10),
+        *(10, 10, 9, 9, 8, 7, 5, 4, 3, 2, 2, 1),
+    ),
+}
+"""The named hour-of-day profiles; ``uniform`` has none (times are uniform over the window)."""
 
 
 class Strict(BaseModel):
@@ -72,6 +88,20 @@ class HouseholdSpec(Strict):
         description="upper edges of the income brackets",
     )
     created_years_before_start: int = Field(default=8, ge=0, le=50)
+    regions: list[str] = Field(
+        default=[],
+        description="only draw households from places in these US states (NY), Census "
+        "divisions (Pacific) or Census regions (Northeast, Midwest, South, West); empty = all",
+    )
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        known = [canonical_region(name) for name in value]
+        unknown = [name for name, found in zip(value, known, strict=True) if found is None]
+        if unknown:
+            raise ValueError(f"unknown regions {unknown}; valid (any case): {valid_regions_text()}")
+        return list(dict.fromkeys(name for name in known if name is not None))
 
     @field_validator("size_weights")
     @classmethod
@@ -211,11 +241,44 @@ class EngagementSpec(Strict):
     )
     median_duration_seconds: float = Field(default=240, gt=0)
     content_catalog_size: int = Field(default=50_000, ge=1)
+    daily_pattern: DailyPattern = Field(
+        default="uniform",
+        description="hour-of-day profile of engagement times (UTC): uniform, evening_peak, "
+        "daytime, or custom (then hour_weights)",
+    )
+    hour_weights: list[float] | None = Field(
+        default=None,
+        description="24 weights, one per UTC hour 0-23; used when daily_pattern is custom",
+    )
 
     @field_validator("categories", "engagement_types", "device_types")
     @classmethod
     def _mixes(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         return _weights(value, str(info.field_name))
+
+    @field_validator("hour_weights")
+    @classmethod
+    def _hours(cls, value: list[float] | None) -> list[float] | None:
+        if not value:  # an empty list is "not given"
+            return None
+        if len(value) != 24:
+            raise ValueError(f"hour_weights needs 24 weights (hours 0-23), got {len(value)}")
+        _weights(dict(enumerate(value)), "hour_weights")
+        return value
+
+    @model_validator(mode="after")
+    def _pattern(self) -> EngagementSpec:
+        if self.daily_pattern == "custom" and self.hour_weights is None:
+            raise ValueError("daily_pattern 'custom' needs hour_weights (24 weights)")
+        return self
+
+    def hour_profile(self) -> tuple[float, ...] | None:
+        """The 24 hour weights engagement times follow; None for uniform times."""
+        if self.daily_pattern == "custom":
+            assert self.hour_weights is not None
+            weights = tuple(self.hour_weights)
+            return None if len(set(weights)) == 1 else weights
+        return DAILY_PATTERNS.get(self.daily_pattern)
 
 
 class CampaignSpec(Strict):
@@ -300,9 +363,28 @@ class SynthSpec(Strict):
         return datetime.combine(self.end_date, time(), UTC)
 
     def spec_hash(self) -> str:
-        """Stable hash of every parameter: the same hash and seed give the same bytes."""
-        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        """Stable hash of every parameter: the same hash and seed give the same bytes.
+
+        Fields added later are left out while they hold their default, so a spec that does not
+        use them keeps the hash it had before they existed.
+        """
+        values = self.model_dump(mode="json", by_alias=True)
+        for section, name in _LATER_FIELDS:
+            model = getattr(self, section)
+            if getattr(model, name) == type(model).model_fields[name].get_default(
+                call_default_factory=True
+            ):
+                del values[section][name]
+        text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_LATER_FIELDS = (
+    ("household", "regions"),
+    ("engagement", "daily_pattern"),
+    ("engagement", "hour_weights"),
+)
+"""(section, field) added after the first release: hashed only when not at their default."""
 
 
 def load_spec(path: Path | str) -> SynthSpec:
