@@ -158,3 +158,34 @@ def test_cli_prints_json_and_refuses_a_bad_base(
     assert bad.exit_code == 2
     with pytest.raises(LakesmithError):
         deploy_scope(repo, "no-such-rev")
+
+
+def test_a_change_to_a_domain_bundles_own_files_deploys_only_that_unit(repo: Path) -> None:
+    """bundle_per_domain: bundles/<domain>/ holds the domain's bundle, resources and specs."""
+    unit = "bundles/finance"
+    for rel, text in {
+        f"{unit}/databricks.yml": "bundle: {name: lakehouse-finance}\n",
+        f"{unit}/resources/__init__.py": "",
+        f"{unit}/resources/finance/__init__.py": "",
+        f"{unit}/resources/finance/gl/__init__.py": "",
+        f"{unit}/resources/finance/gl/jobs/__init__.py": "",
+        f"{unit}/resources/finance/gl/jobs/finance_gl_final_y.py": "y = 1\n",
+        f"{unit}/specs/jobs/finance_gl_final_y.yaml": "domain: finance\n",
+    }.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        edit(repo, rel, text)
+    commit(repo, "finance bundle")
+    git(repo, "tag", "split")
+    edit(repo, f"{unit}/databricks.yml", "bundle: {name: lakehouse-finance}\n# touched\n")
+    commit(repo)
+    scope = deploy_scope(repo, "split")
+    assert not scope.full and scope.units == [unit]
+    assert scope.scopes == ["finance/gl"]
+    assert any("bundle-wide file of unit bundles/finance" in r for r in scope.reasons)
+    git(repo, "tag", "bundle-edit")
+    edit(repo, f"{unit}/specs/jobs/finance_gl_final_y.yaml", "domain: finance\nsource: gl\n")
+    commit(repo)
+    spec = deploy_scope(repo, "bundle-edit")
+    assert spec.units == [unit] and spec.scopes == ["finance/gl"] and not spec.full
+    full = deploy_scope(repo, None)
+    assert "finance/gl" in full.scopes and full.units == [".", unit]

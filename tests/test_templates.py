@@ -34,7 +34,7 @@ def template_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return store
 
 
-def _answers(template: str = "batch-medallion", **over: str) -> InitAnswers:
+def _answers(template: str = "batch-medallion", **over: str | bool) -> InitAnswers:
     data = {
         "template": template,
         "project_name": "sales-crm",
@@ -154,6 +154,55 @@ def test_monorepo_has_the_pydabs_shape(tmp_path: Path) -> None:
     assert '"--env",\n' in job and '"--pipeline",\n' in job
 
 
+def test_monorepo_with_one_bundle_per_domain(tmp_path: Path) -> None:
+    """bundle_per_domain: bundles/<domain>/ is a bundle of its own that validates offline, shares
+    targets/ and the wheel, and deploy-scope deploys only it when only it changes."""
+    from lakesmith.deploy.scope import deploy_scope
+    from lakesmith.deploy.validate import validate_bundle
+
+    root = tmp_path / "lakehouse"
+    result = init_project(
+        _answers("monorepo", project_name="lakehouse", bundle_per_domain=True),
+        root,
+        lock=False,
+    )
+    unit = root / "bundles/sales"
+    assert result.resources == [unit / "resources/sales/crm/jobs/sales_crm_final_daily_revenue.py"]
+    for gone in ("databricks.yml", "resources", "specs"):
+        assert not (root / gone).exists(), gone
+    bundle = yaml.safe_load((unit / "databricks.yml").read_text())
+    assert bundle["bundle"]["name"] == "lakehouse-sales"
+    assert bundle["include"] == ["../../targets/*.yml"]
+    assert bundle["python"] == {
+        "venv_path": "../../.venv",
+        "resources": ["resources:load_resources"],
+    }
+    report = validate_bundle(unit, cli=False)
+    assert not report.errors, [str(i) for i in report.errors]
+    assert sorted(report.targets) == ["dev", "prod", "staging"]
+    assert set(report.resources["prod"]["jobs"]) == {"sales_crm_final_daily_revenue"}
+    # the generated project's own gates and tests pass in this shape too
+    _run(BIN / "ruff", "format", "--check", ".", cwd=root)
+    _run(BIN / "ruff", "check", ".", cwd=root)
+    _run(BIN / "pyrefly", "check", "--python-interpreter-path", sys.executable, cwd=root)
+    out = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root)
+    assert re.search(r"\d+ passed", out) and "failed" not in out
+    # deploy scope: the domain bundle is the unit; its own databricks.yml deploys only it
+    _git_commit(root, "init")
+    (unit / "databricks.yml").write_text((unit / "databricks.yml").read_text() + "# edit\n")
+    scope = deploy_scope(root, "HEAD")
+    assert scope.units == ["bundles/sales"] and not scope.full
+    assert scope.scopes == ["sales/crm"]
+    _git_commit(root, "bundle edit")
+    orders = root / "src/sales/crm/raw/orders.py"
+    orders.write_text(orders.read_text() + "\n# edit\n")
+    assert deploy_scope(root, "HEAD").units == ["bundles/sales"]
+    targets = root / "targets/prod.yml"
+    targets.write_text(targets.read_text() + "# shared by every domain\n")
+    shared = deploy_scope(root, "HEAD")
+    assert shared.full and shared.units == ["bundles/sales"]
+
+
 def test_answers_are_all_checked_before_anything_is_written(tmp_path: Path) -> None:
     done = subprocess.run(
         [BIN / "lakesmith", "init", "batch-medallion", tmp_path / "p", "--name", "Bad Name",
@@ -167,6 +216,22 @@ def test_answers_are_all_checked_before_anything_is_written(tmp_path: Path) -> N
     assert "one lower-case word" in err  # the hint says what a good domain looks like
     assert "Did you mean 'azure'" in err
     assert not (tmp_path / "p").exists()
+
+
+def test_without_uv_init_still_succeeds_and_says_how_to_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lakesmith.templates.render as render
+
+    real_which = shutil.which
+    monkeypatch.setattr(
+        render.shutil, "which", lambda name, *a, **k: None if name == "uv" else real_which(name)
+    )
+    result = init_project(_answers(), tmp_path / "p")
+    assert not result.locked and not (tmp_path / "p/uv.lock").exists()
+    assert "uv not found" in result.lock_note and "uv lock" in result.lock_note
+    skipped = init_project(_answers(), tmp_path / "q", lock=False)
+    assert not skipped.locked and not skipped.lock_note
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
@@ -279,25 +344,31 @@ def test_the_wheel_ships_every_template_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_generated_project_syncs_checks_tests_validates_and_builds_its_wheel(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The new user's path, offline from the uv cache: uv sync, just check test, bundle validate,
-    then the wheel the job runs (project files inside, `lakesmith-job` entry point)."""
+    """The new user's path, offline from the uv cache: init (which locks), then CI's
+    `uv sync --frozen` from that lock, just check test, bundle validate, then the wheel the job
+    runs (project files inside, `lakesmith-job` entry point)."""
     uv = shutil.which("uv") or str(REPO / ".tools/bin/uv")
     if not Path(uv).exists():
         pytest.skip("uv is not installed")
     root = tmp_path / "web-shop"
-    init_project(_answers(project_name="web-shop"), root)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_PROJECT", "VIRTUAL_ENV"))}
     env["PATH"] = f"{Path(uv).parent}{os.pathsep}{env.get('PATH', '')}"
     env["UV_PYTHON_DOWNLOADS"] = "never"
+    monkeypatch.setenv("PATH", env["PATH"])  # init finds uv and locks by default
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    for name in ("UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    result = init_project(_answers(project_name="web-shop"), root)
+    assert result.locked and not result.lock_note and (root / "uv.lock").is_file()
 
     def run(*args: str) -> str:
         done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout
 
-    run(uv, "sync", "-q")
+    run(uv, "sync", "--frozen", "-q")  # what the generated CI runs: the lock init wrote
     assert re.search(r"\d+ passed", run(uv, "run", "--frozen", "just", "check", "test"))
     assert "valid" in run(uv, "run", "--frozen", "lakesmith", "bundle", "validate")
     run(uv, "build", "--wheel", "-q", "-o", "dist")

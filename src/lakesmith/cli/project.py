@@ -33,7 +33,16 @@ def init(
     lakesmith_path: Annotated[
         str, typer.Option(help="depend on this lakesmith checkout (development)")
     ] = "",
-    lock: Annotated[bool, typer.Option(help="run `uv lock` in the new project")] = False,
+    bundle_per_domain: Annotated[
+        bool,
+        typer.Option(
+            help="monorepo: one bundle per domain (bundles/<domain>/databricks.yml), "
+            "each its own deploy unit"
+        ),
+    ] = False,
+    lock: Annotated[
+        bool, typer.Option(help="run `uv lock` so the project comes with uv.lock (needs uv)")
+    ] = True,
     git: Annotated[bool, typer.Option(help="`git init` the new project")] = True,
     templates: TemplatesOpt = None,
 ) -> None:
@@ -51,6 +60,7 @@ def init(
         "cloud": cloud,
         "default_catalog": catalog,
         "lakesmith_path": lakesmith_path,
+        "bundle_per_domain": bundle_per_domain,
     }
     try:
         answers = validate_answers(raw)
@@ -67,8 +77,12 @@ def init(
     console.print(
         f"[green]created[/] {dest} from {template} (template {result.template_version}); "
         f"{len(result.resources)} resource module(s) generated"
+        + ("; uv.lock written" if result.locked else "")
     )
-    console.print(f"next: cd {dest} && uv sync && uv run just check test")
+    if result.lock_note:
+        err_console.print(f"[yellow]note:[/] {result.lock_note}", soft_wrap=True)
+    sync = "uv sync --frozen" if result.locked else "uv lock && uv sync"
+    console.print(f"next: cd {dest} && {sync} && uv run just check test")
 
 
 def update(

@@ -6,7 +6,10 @@ filtering resources out of a bundle would delete them in the workspace. A deploy
 folder with a ``databricks.yml``; a change deploys the units that own its domain (a unit whose
 path names the domain, else the root bundle), and a change to a global file deploys every unit.
 With one root bundle the scope therefore decides *whether* it deploys and which checks run;
-a domain becomes an independent deploy unit once it has its own ``databricks.yml``.
+a domain becomes an independent deploy unit once it has its own ``databricks.yml`` (the
+monorepo's ``bundle_per_domain``: ``bundles/<domain>/``). A change inside such a unit's folder
+(its ``databricks.yml``, resources, specs) deploys that unit alone; the repository's shared
+files (``targets/``, ``pyproject.toml``, ``uv.lock``, tooling) still deploy every unit.
 """
 
 from __future__ import annotations
@@ -103,12 +106,21 @@ def _answers(root: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def all_scopes(root: Path) -> list[str]:
-    """Every ``domain/source`` the repository holds (from its resources and its source tree)."""
+def unit_scopes(root: Path, unit: str) -> set[str]:
+    """The ``domain/source`` folders under one deploy unit's ``resources/``."""
+    return {
+        f"{folder.parent.name}/{folder.name}"
+        for folder in (root / unit / "resources").glob("*/*/")
+        if folder.is_dir() and not folder.name.startswith("__")
+    }
+
+
+def all_scopes(root: Path, units: list[str] | None = None) -> list[str]:
+    """Every ``domain/source`` the repository holds (from the resources of every deploy unit
+    and, for a single-project repository, its answers)."""
     scopes = set()
-    for folder in (root / "resources").glob("*/*/"):
-        if folder.is_dir() and not folder.name.startswith("__"):
-            scopes.add(f"{folder.parent.name}/{folder.name}")
+    for unit in {".", *(units or [])}:
+        scopes |= unit_scopes(root, unit)
     answers = _answers(root)
     if answers.get("template") not in (None, "monorepo") and answers.get("domain"):
         scopes.add(f"{answers['domain']}/{answers['source']}")
@@ -158,7 +170,13 @@ def deploy_units(root: Path) -> list[str]:
         if any(p.startswith(".") or p in ("node_modules",) for p in rel.parts):
             continue
         units.append(rel.as_posix() or ".")
-    return units
+    return sorted(units)
+
+
+def _owning_unit(path: str, units: list[str]) -> str | None:
+    """The most specific deploy unit other than the root whose folder holds ``path``."""
+    inside = [u for u in units if u != "." and path.startswith(f"{u}/")]
+    return max(inside, key=lambda u: len(PurePosixPath(u).parts)) if inside else None
 
 
 def _unit_for(domain: str, units: list[str]) -> str | None:
@@ -177,16 +195,31 @@ def deploy_scope(root: Path, base: str | None) -> Scope:
     """
     root = Path(_git(root, "rev-parse", "--show-toplevel").strip())
     units = deploy_units(root)
-    known = all_scopes(root)
+    known = all_scopes(root, units)
     if base is None:
         return Scope(base="", full=True, reasons=["--all"], scopes=known, units=units)
     _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     answers = _answers(root)
     scope = Scope(base=base, changed=changed_paths(root, base))
     scopes: set[str] = set()
+    hit: set[str] = set()  # units a change inside their own folder touches
     checks = False
     for path in scope.changed:
-        kind, value = classify(path, answers, root)
+        unit = _owning_unit(path, units)
+        if unit is not None:
+            # a file of a unit's own bundle (bundles/<domain>/...): classified inside the unit;
+            # its bundle-wide files (databricks.yml, its resources/__init__.py) deploy that
+            # unit whole, never the others
+            kind, value = classify(path[len(unit) + 1 :], {}, root / unit)
+            if kind == "global":
+                hit.add(unit)
+                scopes.update(unit_scopes(root, unit))
+                scope.reasons.append(f"{path}: bundle-wide file of unit {unit}, it deploys whole")
+                continue
+            if kind != "check":
+                hit.add(unit)
+        else:
+            kind, value = classify(path, answers, root)
         if kind == "global":
             scope.full = True
             scope.reasons.append(f"{path}: global file, every unit deploys")
@@ -202,6 +235,6 @@ def deploy_scope(root: Path, base: str | None) -> Scope:
         scope.scopes, scope.units = sorted(set(known) | scopes), units
         return scope
     scope.scopes = sorted(scopes)
-    scope.units = sorted({u for s in scopes if (u := _unit_for(s.split("/")[0], units))})
-    scope.checks_only = checks and not scopes
+    scope.units = sorted(hit | {u for s in scopes if (u := _unit_for(s.split("/")[0], units))})
+    scope.checks_only = checks and not scopes and not hit
     return scope

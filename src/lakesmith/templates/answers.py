@@ -45,13 +45,18 @@ class InitAnswers(BaseModel):
     default_catalog: str | None = Field(
         default=None, pattern=naming.CATALOG, description="base catalog; default: the domain"
     )
+    bundle_per_domain: bool = Field(
+        default=False,
+        description="monorepo: one bundle per domain (bundles/<domain>/databricks.yml)",
+    )
     lakesmith_path: str = Field(
         default="", description="use lakesmith from this checkout (development, tests)"
     )
 
-    def copier_data(self) -> dict[str, str]:
+    def copier_data(self) -> dict[str, str | bool]:
         """Answers as copier questions; defaults filled so the answers file is complete."""
         data = self.model_dump()
+        data["bundle_per_domain"] = self.bundle_per_domain and self.template == "monorepo"
         data["package_name"] = self.package_name or self.project_name.replace("-", "_")
         data["default_catalog"] = self.default_catalog or self.domain
         if self.lakesmith_path:
@@ -69,6 +74,7 @@ OPTIONS = {
     "cloud": "--cloud",
     "default_catalog": "--catalog",
     "lakesmith_path": "--lakesmith-path",
+    "bundle_per_domain": "--bundle-per-domain",
 }
 _HINTS = {
     "project_name": "lower-case letters, digits and '-', e.g. sales-crm",
