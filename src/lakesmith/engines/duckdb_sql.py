@@ -50,20 +50,7 @@ def run_sql(
     """
     import duckdb
 
-    tree = sql_dialect.parse(query)
-    lowered = {alias.lower(): frame for alias, frame in frames.items()}
-    bound: dict[str, pl.LazyFrame] = {}
-    local_names: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        key = name.lower()
-        if key not in local_names:
-            local = f"__ls_t{len(local_names)}"
-            local_names[key] = local
-            bound[local] = lowered[key] if key in lowered else resolve_table(name)
-        return local_names[key]
-
-    duck_sql = sql_dialect.to_dialect(sql_dialect.rewrite_tables(tree, rename), "duckdb")
+    duck_sql, bound = sql_dialect.bind_tables(query, frames, resolve_table, "duckdb")
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

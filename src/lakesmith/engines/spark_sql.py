@@ -39,20 +39,10 @@ def run_sql(
     """
     from pyspark.errors import PySparkException
 
-    tree = sql_dialect.parse(query)
-    lowered = {alias.lower(): frame for alias, frame in frames.items()}
-    prefix = f"__ls_{uuid.uuid4().hex[:12]}_t"
-    views: dict[str, str] = {}
-
-    def rename(name: str) -> str:
-        key = name.lower()
-        if key not in views:
-            views[key] = f"{prefix}{len(views)}"
-            frame = lowered[key] if key in lowered else resolve_table(name)
-            frame.createOrReplaceTempView(views[key])
-        return views[key]
-
-    spark_sql = sql_dialect.to_dialect(sql_dialect.rewrite_tables(tree, rename), "spark")
+    prefix = f"__ls_{uuid.uuid4().hex[:12]}_t"  # per call: concurrent nodes share the session
+    spark_sql, bound = sql_dialect.bind_tables(query, frames, resolve_table, "spark", prefix)
+    for view, frame in bound.items():
+        frame.createOrReplaceTempView(view)
     try:
         return spark.sql(spark_sql)
     except PySparkException as exc:

@@ -5,8 +5,8 @@ sqlglot is imported lazily so projects without SQL nodes do not pay for it at st
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from lakesmith.errors import SqlError
 
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 SOURCE_DIALECT = "databricks"
+
+Frame = TypeVar("Frame")
 
 
 def parse(sql: str) -> exp.Expr:
@@ -139,3 +141,37 @@ def to_dialect(tree: exp.Expr, dialect: str) -> str:
     if dialect == "duckdb":
         tree = _spark_time_functions(tree)
     return tree.sql(dialect=dialect)
+
+
+def bind_tables(
+    query: str,
+    frames: Mapping[str, Frame],
+    resolve_table: Callable[[str], Frame],
+    dialect: str,
+    prefix: str = "__ls_t",
+) -> tuple[str, dict[str, Frame]]:
+    """A query in ``dialect`` with every table it reads renamed to ``<prefix><n>``.
+
+    Input aliases (case-insensitive) name ``frames``; every other name goes to
+    ``resolve_table`` (``schema.table`` or three-part), once per distinct name.
+
+    Returns:
+        The SQL, and the frame each local name stands for.
+
+    Raises:
+        SqlError: the query does not parse.
+    """
+    tree = parse(query)
+    lowered = {alias.lower(): frame for alias, frame in frames.items()}
+    bound: dict[str, Frame] = {}
+    local_names: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        key = name.lower()
+        if key not in local_names:
+            local = f"{prefix}{len(local_names)}"
+            local_names[key] = local
+            bound[local] = lowered[key] if key in lowered else resolve_table(name)
+        return local_names[key]
+
+    return to_dialect(rewrite_tables(tree, rename), dialect), bound
