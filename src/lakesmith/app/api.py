@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from lakesmith.synth.schema import TABLE_NAMES
-from lakesmith.synth.spec import SynthSpec
+from lakesmith.synth.spec import CATALOG_PATTERN, SCHEMA_PATTERN, SynthSpec
 
 from .estimate import Estimate, estimate
 from .jobs import Job, JobManager
@@ -81,8 +81,8 @@ def health(request: Request) -> Health:
 )
 def permissions(
     request: Request,
-    catalog: Annotated[str, Query(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)],
-    schema: Annotated[str, Query(pattern=r"^[A-Za-z_]\w*$", max_length=255)],
+    catalog: Annotated[str, Query(pattern=CATALOG_PATTERN, max_length=255)],
+    schema: Annotated[str, Query(pattern=SCHEMA_PATTERN, max_length=255)],
 ) -> PermissionReport:
     """Whether the caller may write ``catalog.schema`` (checked again when a job starts)."""
     token = request.headers.get(TOKEN_HEADER)

@@ -322,6 +322,11 @@ class CampaignSpec(Strict):
         return self
 
 
+CATALOG_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SCHEMA_PATTERN = r"^[A-Za-z_]\w*$"
+"""Names of the target catalog and schema (the app's query parameters use them too)."""
+
+
 class SynthSpec(Strict):
     """One dataset: how big, which seed, which time window, where it lands."""
 
@@ -329,8 +334,8 @@ class SynthSpec(Strict):
     seed: int = Field(default=42, ge=0, le=2**63 - 1)
     start_date: date = Field(default=date(2025, 1, 1), description="fixed epoch, never 'now'")
     end_date: date = Field(default=date(2025, 12, 31))
-    catalog: str = Field(default="synth", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    schema_: str = Field(default="identity_graph", alias="schema", pattern=r"^[A-Za-z_]\w*$")
+    catalog: str = Field(default="synth", pattern=CATALOG_PATTERN)
+    schema_: str = Field(default="identity_graph", alias="schema", pattern=SCHEMA_PATTERN)
     block_households: int = Field(
         default=50_000, ge=1_000, le=1_000_000, description="households per generated block"
     )
