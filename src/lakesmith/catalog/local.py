@@ -76,7 +76,7 @@ class LocalCatalog:
             return None
         from deltalake import DeltaTable
 
-        return _rows(_add_actions(DeltaTable(self.uri(ref))))
+        return _rows(add_actions(DeltaTable(self.uri(ref))))
 
     def describe(self, ref: TableRef, *, history: int = 10) -> TableInfo:
         import polars as pl
@@ -86,7 +86,7 @@ class LocalCatalog:
 
         self.require(ref)
         dt = DeltaTable(self.uri(ref))
-        actions = _add_actions(dt)
+        actions = add_actions(dt)
         rows = _rows(actions)
         size = sum(actions.column("size_bytes").to_pylist())
         columns = schema_of(pl.scan_delta(self.uri(ref)))
@@ -108,7 +108,7 @@ class LocalCatalog:
         )
 
 
-def _add_actions(dt: Any) -> Any:
+def add_actions(dt: Any) -> Any:
     """The add actions as a pyarrow Table (read as a stream: ``pa.table`` imports pandas)."""
     import pyarrow as pa
 

@@ -27,6 +27,8 @@ from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from lakesmith.catalog.local import add_actions
+
 COMPRESSION = "lz4"
 """Parquet codec (LZ4_RAW; read by Spark 3.3+, Databricks, delta-rs and Polars). On a warm
 generator block (3.1M rows, 9 tables) lz4 wrote in 0.46 CPU-s, snappy 0.58, zstd level 1 0.80
@@ -384,7 +386,7 @@ def _committed_paths(table_root: Path) -> set[str]:
         return set()
     paths: set[str] = set()
     if DeltaTable.is_deltatable(str(table_root)):
-        current = pa.table(DeltaTable(table_root).get_add_actions())
+        current = add_actions(DeltaTable(table_root))
         paths.update(str(p) for p in current.column("path").to_pylist())
     for commit in log.glob("*.json"):
         with commit.open(encoding="utf-8") as lines:
