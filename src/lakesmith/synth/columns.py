@@ -42,9 +42,9 @@ def array(
 
 
 def _strings(values: Sequence[str]) -> pa.StringArray:
-    encoded = [v.encode() for v in values]
     if not all(isinstance(v, str) for v in values):
         raise TypeError("array() takes a NumPy array or a sequence of str")
+    encoded = [v.encode() for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = pa.py_buffer(b"".join(encoded))
