@@ -299,17 +299,16 @@ def _sorted_counts(values: np.ndarray, lo: float, hi: float, bins: int) -> np.nd
     The bin function is monotonic, so searching it gives exactly the counts of
     :func:`_bins` + ``bincount`` in ``bins * log2(n)`` evaluations instead of ``n``.
     """
-    first = np.zeros(bins + 1, dtype=np.int64)  # first row whose bin >= j
-    last = np.full(bins + 1, values.size, dtype=np.int64)
-    target = np.arange(bins + 1)
+    target = np.arange(1, bins)  # bin 0 starts at row 0; the last bin ends at row n
+    first = np.zeros(bins - 1, dtype=np.int64)  # first row whose bin >= target
+    last = np.full(bins - 1, values.size, dtype=np.int64)
     while np.any(first < last):
         mid = (first + last) // 2
         below = _bins(values[np.minimum(mid, values.size - 1)], lo, hi, bins) < target
         below &= first < last
         first = np.where(below, mid + 1, first)
         last = np.where(below | (first >= last), last, mid)
-    first[0], first[bins] = 0, values.size
-    return np.diff(first)
+    return np.diff(np.concatenate(([0], first, [values.size])))
 
 
 def _summarise(
