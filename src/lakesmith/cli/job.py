@@ -19,7 +19,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .output import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, print_error, print_summary
+from .output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    print_error,
+    print_summary,
+    print_warnings,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         root = project_root(args.project, args.package)
         cfg = load_project(root, args.env, environ={**os.environ, **_params(args.param)})
+        print_warnings(cfg.warnings)
         plan = build_plan(cfg, nodes=args.node, tags=args.tag, pipelines=args.pipeline)
         story = Runner(cfg, max_workers=args.workers).run(plan)
     except LakesmithError as exc:

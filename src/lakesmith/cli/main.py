@@ -22,6 +22,7 @@ from .output import (
     console,
     err_console,
     print_error,
+    print_warnings,
 )
 from .project import init, templates_app, update
 from .quality import app as quality_app
@@ -55,8 +56,7 @@ def _load(project: Path, env: str):
     from lakesmith.config import load_project
 
     cfg = load_project(project, env)
-    for warning in cfg.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    print_warnings(cfg.warnings)
     return cfg
 
 

@@ -32,6 +32,12 @@ def print_error(exc: BaseException) -> None:
     err_console.print(f"[bold red]error:[/] {text}", markup=True, soft_wrap=True)
 
 
+def print_warnings(warnings: list[Any]) -> None:
+    """A loaded project's warnings (e.g. a literal key in a committed file), on stderr."""
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+
+
 class RunProgress:
     """A listener that shows node progress while a run goes, then stops cleanly."""
 
