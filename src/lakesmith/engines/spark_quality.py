@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lakesmith.errors import LakesmithError, TableNotFound
+from lakesmith.errors import LakesmithError
 from lakesmith.quality import rules as r
 from lakesmith.quality.compiler import Pred, count_failures_sql, passes, to_sql
 from lakesmith.quality.evaluate import (
@@ -20,6 +20,7 @@ from lakesmith.quality.evaluate import (
     SAMPLE,
     QualityResult,
     assemble,
+    query_inputs,
     rule_columns,
 )
 
@@ -143,16 +144,8 @@ def _query_rows(
     dataset: str | None,
     resolve: Callable[[str], DataFrame] | None,
 ) -> int:
-    frames = {"dataset": frame}
-    if dataset:
-        frames[dataset] = frame
-
-    def missing(name: str) -> DataFrame:
-        if resolve is None:
-            raise TableNotFound(f"query rule refers to table {name}", hint="name it 'dataset'")
-        return resolve(name)
-
-    return run_sql(frame.sparkSession, rule.sql, frames, missing).count()
+    frames, tables = query_inputs(frame, dataset, resolve)
+    return run_sql(frame.sparkSession, rule.sql, frames, tables).count()
 
 
 def _view(frame: DataFrame) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, Field
@@ -343,15 +343,28 @@ def _query_rows(
 ) -> int:
     from lakesmith.engines.duckdb_sql import run_sql
 
-    frames = {"dataset": lf}
-    if dataset:
-        frames[dataset] = lf
+    frames, tables = query_inputs(lf, dataset, resolve)
+    return run_sql(rule.sql, frames, tables).select(pl.len()).collect().item()
 
-    def missing(name: str) -> pl.LazyFrame:
+
+Frame = TypeVar("Frame")
+
+
+def query_inputs(
+    frame: Frame, dataset: str | None, resolve: Callable[[str], Frame] | None
+) -> tuple[dict[str, Frame], Callable[[str], Frame]]:
+    """What a query rule may read: the checked frame as ``dataset`` (and by the rule set's
+    dataset name), and other tables through ``resolve``; without ``resolve``, naming another
+    table raises ``TableNotFound``."""
+    frames = {"dataset": frame}
+    if dataset:
+        frames[dataset] = frame
+
+    def tables(name: str) -> Frame:
         if resolve is None:
             from lakesmith.errors import TableNotFound
 
             raise TableNotFound(f"query rule refers to table {name}", hint="name it 'dataset'")
         return resolve(name)
 
-    return run_sql(rule.sql, frames, missing).select(pl.len()).collect().item()
+    return frames, tables
