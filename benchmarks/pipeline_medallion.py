@@ -236,13 +236,18 @@ nodes:
     return root / "warehouse"
 
 
-def run_lakesmith(root: Path, gold: str) -> tuple[float, dict[str, float]]:
+def run_lakesmith(
+    root: Path, gold: str, engine: str | None = None
+) -> tuple[float, dict[str, float]]:
+    """Run silver and one gold node (on ``engine``, default the project's): seconds, nodes."""
     from lakesmith.config import load_project
     from lakesmith.pipeline.plan import build_plan
     from lakesmith.pipeline.runner import Runner
 
     clock = time.perf_counter()
     cfg = load_project(root, "local")
+    if engine is not None:
+        cfg.project = cfg.project.model_copy(update={"engine": engine})
     story = Runner(cfg, save=True).run(build_plan(cfg, nodes=["silver_orders", gold]))
     seconds = time.perf_counter() - clock
     if story.status != "succeeded":
