@@ -125,18 +125,28 @@ def lakeflow_bundle(example: Path, tmp_path: Path) -> Iterator[Path]:
 
 
 MODULE = "lakeflow/shop_crm_gold_customers/shop_crm_gold_customers.py"
-PYTHON_GOLD = "python: transformations.gold:by_country"
 SQL_GOLD = (
     "sql: SELECT country, count(*) AS customers, sum(amount) AS amount FROM customers GROUP BY 1"
 )
+PYTHON_GOLD = "python: transformations.gold:by_country"
 
 
-def sql_gold(root: Path) -> None:
-    """The example with its gold transform (narwhals) written in SQL, as OSS SDP needs it."""
+def python_gold(root: Path) -> None:
+    """The example with its gold transform in Python (narwhals) instead of SQL."""
+    package = root / "transformations"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "gold.py").write_text(
+        "import narwhals as nw\n\n\n"
+        "def by_country(customers: nw.LazyFrame) -> nw.LazyFrame:\n"
+        '    return customers.group_by("country").agg(\n'
+        '        nw.len().alias("customers"), nw.col("amount").sum().alias("amount")\n'
+        "    )\n"
+    )
     pipeline = root / "pipelines" / "customers.yaml"
     text = pipeline.read_text()
-    assert PYTHON_GOLD in text
-    pipeline.write_text(text.replace(PYTHON_GOLD, SQL_GOLD))
+    assert SQL_GOLD in text
+    pipeline.write_text(text.replace(SQL_GOLD, PYTHON_GOLD))
 
 
 def test_lakeflow_module_declares_every_node(
@@ -224,7 +234,6 @@ def test_exports_are_deterministic_and_ruff_formatted(
     model = build(load_project(example, "local"), "customers")
     assert lakeflow.module(model).encode() == first
     out = tmp_path / "sdp"
-    sql_gold(example)
     sdp.write(build(load_project(example, "local"), "customers"), out)
     for length in ("88", "100"):
         result = subprocess.run(
@@ -239,7 +248,6 @@ def test_sdp_export_writes_plain_readers_and_enforces_expectations(
     example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "sdp"
-    sql_gold(example)
     result = runner.invoke(
         app, ["export", "sdp", "customers", "-p", str(example), "--out", str(out)]
     )
@@ -268,15 +276,80 @@ def test_sdp_export_writes_plain_readers_and_enforces_expectations(
     # a table input is named in the query, a dependency spark-pipelines resolves in graph order
     # (a frame passed to spark.sql is resolved at once: TABLE_OR_VIEW_NOT_FOUND on a first run)
     assert "FROM crm.silver_customers AS customers" in code
-    assert "spark.read.table" not in code
+    assert "create_auto_cdc_flow" not in code  # the default: auto_cdc as a snapshot
     recorder = Recorder()
     _import(out / "transformations" / "customers.py", recorder, monkeypatch, example)
-    assert set(recorder.outputs) >= {"crm.bronze_changes", "crm.gold_by_country"}
-    assert not recorder.expectations
+    kinds = {name: type(out).__name__ for name, out in recorder.outputs.items()}
+    assert kinds == {
+        "crm.bronze_changes": "StreamingTable",
+        "crm.silver_customers": "MaterializedView",
+        "crm.gold_by_country": "MaterializedView",
+    }
+    assert not recorder.expectations and not recorder.cdc
+
+
+def test_sdp_auto_cdc_as_a_flow_for_tables_that_merge(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "sdp"
+    args = ["export", "sdp", "customers", "-p", str(example), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--auto-cdc", "flow"])
+    assert result.exit_code == 0, result.output
+    recorder = Recorder()
+    _import(out / "transformations" / "customers.py", recorder, monkeypatch, example)
+    assert type(recorder.outputs["crm.silver_customers"]).__name__ == "StreamingTable"
+    (cdc,) = recorder.cdc
+    assert cdc["source"] == "silver_customers_changes" and cdc["stored_as_scd_type"] == 1
+    result = runner.invoke(app, [*args, "--auto-cdc", "merge"])
+    assert result.exit_code == 2 and "snapshot" in result.output
+
+
+STREAM_SQL_NODE = """
+  - name: big_changes
+    kind: streaming_table
+    source: {table: crm.bronze_changes}
+    transform:
+      sql: SELECT id, amount, seq FROM source WHERE amount >= 10
+    write: {table: crm.big_changes}
+"""
+
+
+def test_sql_over_a_table_stream_names_it_as_a_stream(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream passed to spark.sql as a frame is resolved when the function runs, before the
+    upstream table exists on a first run: the exports name it, ``STREAM(table)``."""
+    pipeline = example / "pipelines" / "customers.yaml"
+    pipeline.write_text(pipeline.read_text() + STREAM_SQL_NODE)
+    model = build(load_project(example, "local"), "customers")
+    for module in (sdp.module(model), lakeflow.module(model)):
+        body = module[module.index("def big_changes") :]
+        body = body[: body.index("return result")]
+        assert "readStream" not in body and "source=" not in body
+        assert " ".join(body.split()).count("FROM STREAM ( crm.bronze_changes ) AS source") == 1
+
+
+def test_lakeflow_exports_python_transforms_through_narwhals(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python_gold(example)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(GOLDEN_BUNDLE, bundle, ignore=shutil.ignore_patterns("__pycache__"))
+    args = ["export", "lakeflow", "customers", "-p", str(example), "--bundle", str(bundle)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    code = (bundle / MODULE).read_text()
+    assert 'transform = importlib.import_module("transformations.gold").by_country' in code
+    assert "customers=nw.from_native(customers)" in " ".join(code.split())
+    recorder = Recorder()
+    _import(bundle / MODULE, recorder, monkeypatch, example)
+    assert type(recorder.outputs["crm.gold_by_country"]).__name__ == "MaterializedView"
+    fmt = [RUFF, "format", "--diff", bundle / "lakeflow"]
+    done = subprocess.run(fmt, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_sdp_export_refuses_what_oss_cannot_do(example: Path, tmp_path: Path) -> None:
-    sql_gold(example)
     pipeline = example / "pipelines" / "customers.yaml"
     text = pipeline.read_text()
     pipeline.write_text(
@@ -307,6 +380,7 @@ def test_sdp_export_refuses_python_transforms_naming_the_node(
 ) -> None:
     """spark-pipelines refuses analysis inside a query function, which narwhals needs on
     Spark: the export says so rather than writing a module that fails at run time."""
+    python_gold(example)
     out = tmp_path / "o"
     result = runner.invoke(
         app, ["export", "sdp", "customers", "-p", str(example), "--out", str(out)]
@@ -321,6 +395,7 @@ def test_sdp_export_refuses_python_transforms_naming_the_node(
 
 def test_lakeflow_export_refuses_pandas_transforms(example: Path, tmp_path: Path) -> None:
     """A pandas boundary collects its input, which Lakeflow dataset functions must not do."""
+    python_gold(example)
     (example / "gold_pandas_export.py").write_text(
         "import pandas as pd\n\n\n"
         "def by_country(customers: pd.DataFrame) -> pd.DataFrame:\n"

@@ -1,4 +1,6 @@
-"""The SDP export runs on local Spark and builds the tables the embedded run builds.
+"""The streaming example's SDP export runs on local Spark and builds the tables the embedded
+run builds (its auto_cdc node as a snapshot, the default: Spark's own Parquet tables cannot
+MERGE), with one more streaming table whose SQL reads a table stream.
 
 Two levels: ``spark-pipelines run`` itself (needs Spark Connect, i.e. grpcio, which the
 ``spark`` extra does not install: skipped without it), and the exported dataset functions
@@ -35,36 +37,12 @@ from pyspark.pipelines.graph_element_registry import (
     graph_element_registration_context,
 )
 
+from test_export import STREAM_SQL_NODE
+
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "streaming"
-APPEND_ONLY = """\
-name: customers
-nodes:
-  - name: bronze_changes
-    kind: streaming_table
-    source:
-      files: changes
-      connection: landing
-      format: json
-      schema: {id: bigint, name: string, country: string, amount: double, op: string, seq: bigint}
-      max_files_per_batch: 2
-    transform:
-      sql: SELECT id, trim(name) AS name, upper(country) AS country, amount, op, seq FROM source
-    expectations:
-      - {check: not_null, column: id, on_violation: fail}
-      - {check: in_set, column: op, values: [UPSERT, DELETE], on_violation: drop}
-      - {check: in_range, column: amount, min: 0, on_violation: warn}
-    write: {table: crm.bronze_changes}
-  - name: gold_by_country
-    inputs:
-      customers: crm.bronze_changes
-    transform:
-      sql: SELECT country, count(*) AS customers, sum(amount) AS amount FROM customers GROUP BY 1
-    write: {table: crm.gold_by_country, mode: overwrite}
-"""
-"""The example without auto_cdc (OSS SDP has no ``create_auto_cdc_flow``) and with the gold
-transform in SQL: ``spark-pipelines`` refuses the narwhals one (see test_export.py)."""
+TABLES = ("bronze_changes", "silver_customers", "big_changes", "gold_by_country")
 
 
 def feed(folder: Path, files: int = 5, rows: int = 4) -> None:
@@ -92,7 +70,8 @@ def feed(folder: Path, files: int = 5, rows: int = 4) -> None:
 def example(tmp_path: Path) -> Path:
     root = tmp_path / "streaming"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("warehouse", "data", "build"))
-    (root / "pipelines" / "customers.yaml").write_text(APPEND_ONLY)
+    pipeline = root / "pipelines" / "customers.yaml"
+    pipeline.write_text(pipeline.read_text() + STREAM_SQL_NODE)
     feed(root / "data" / "landing" / "changes")
     return root
 
@@ -102,7 +81,7 @@ def embedded_tables(root: Path) -> dict[str, pl.DataFrame]:
     story = Runner(cfg, save=False).run(build_plan(cfg))
     assert story.status == "succeeded"
     wh = root / "warehouse" / "shop" / "crm"
-    return {t: pl.read_delta(str(wh / t)) for t in ("bronze_changes", "gold_by_country")}
+    return {t: pl.read_delta(str(wh / t)) for t in TABLES}
 
 
 def rows(frame: pl.DataFrame) -> list[tuple]:
@@ -123,7 +102,7 @@ class Flows(GraphElementRegistry):
         self.flows.append(flow)
 
     def register_auto_cdc_flow(self, flow: Any) -> None:  # pragma: no cover
-        raise AssertionError("this pipeline has no auto_cdc")
+        raise AssertionError("auto_cdc exports as a snapshot by default")
 
     def register_sql(self, sql_text: str, file_path: Path) -> None:  # pragma: no cover
         raise AssertionError("the export writes Python only")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -85,12 +85,20 @@ def sdp(
     out: Annotated[
         Path | None, typer.Option(help="output folder (default: <project>/build/sdp/<pipeline>)")
     ] = None,
+    auto_cdc: Annotated[
+        Literal["snapshot", "flow"],
+        typer.Option(
+            help="auto_cdc nodes as a snapshot (materialized view of each key's newest change, "
+            "any table format) or a flow (create_auto_cdc_flow: tables must support MERGE, "
+            "e.g. Delta)"
+        ),
+    ] = "snapshot",
 ) -> None:
     """An open-source Spark Declarative Pipelines project (spark-pipeline.yml + module)."""
     from lakesmith.export import sdp as export
 
     def write() -> list[Path]:
         cfg, model = _model(project, env, pipeline)
-        return export.write(model, out or cfg.root / "build" / "sdp" / model.name)
+        return export.write(model, out or cfg.root / "build" / "sdp" / model.name, auto_cdc)
 
     _report(write)

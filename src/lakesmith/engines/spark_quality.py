@@ -24,6 +24,7 @@ from lakesmith.quality.evaluate import (
     rule_columns,
 )
 
+from .spark_engine import quote
 from .spark_sql import run_sql
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def evaluate(
     freshness = {n: rule for n, rule in named if isinstance(rule, r.Freshness)}
     newest: dict[str, Any] = {}
     if freshness:
-        maxima = ", ".join(f"max({_quote(x.column)}) AS {_quote(n)}" for n, x in freshness.items())
+        maxima = ", ".join(f"max({quote(x.column)}) AS {quote(n)}" for n, x in freshness.items())
         newest = _rows(frame.sparkSession.sql(f"SELECT {maxima} FROM {view}"))[0]
     rows = int(counts["__rows"])
     failing = [n for n in preds if counts[n]]
@@ -73,7 +74,7 @@ def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:
     from pyspark.sql import functions as F
 
     row_rules = [(n, rule) for n, rule in rules.named() if isinstance(rule, r.ROW_CHECKS)]
-    columns = [_quote(c) for c in frame.columns]
+    columns = [quote(c) for c in frame.columns]
     if not row_rules:
         return frame, frame.limit(0).withColumn(FAILED_RULES, F.array().cast("array<string>"))
     view = _view(frame)
@@ -108,7 +109,7 @@ def _counts(frame: DataFrame, view: str, preds: dict[str, Pred]) -> dict[str, An
 def _sample(frame: DataFrame, view: str, pred: Pred, columns: list[str]) -> list[Any]:
     """A few failing values of one rule, shaped as the embedded engine shapes them."""
     cols = columns or frame.columns[:3]
-    selected = ", ".join(_quote(c) for c in cols)
+    selected = ", ".join(quote(c) for c in cols)
     query = (
         f"SELECT {selected} FROM (SELECT {selected}, {to_sql(pred, DIALECT)} AS __p FROM {view}) "
         f"WHERE NOT __p LIMIT {SAMPLE}"
@@ -132,7 +133,7 @@ def _orphans(frame: DataFrame, rule: r.ForeignKey, parent: DataFrame) -> int:
 
     ref_cols = rule.ref_columns or rule.columns
     keys = parent.select(
-        [F.col(_quote(p)).alias(c) for p, c in zip(ref_cols, rule.columns, strict=True)]
+        [F.col(quote(p)).alias(c) for p, c in zip(ref_cols, rule.columns, strict=True)]
     ).distinct()
     present = frame.dropna(subset=rule.columns)
     return present.join(keys, on=rule.columns, how="left_anti").count()
@@ -158,10 +159,6 @@ def _rows(frame: DataFrame) -> list[dict[str, Any]]:
     """Rows as Python values through Arrow: timestamps stay UTC-aware (``collect`` would
     shift them into the machine's zone)."""
     return frame.toArrow().to_pylist()
-
-
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _string(text: str) -> str:

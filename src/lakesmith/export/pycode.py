@@ -66,10 +66,11 @@ def call(
 
 
 def sql_over_frames(
-    sql: str, aliases: Sequence[str], dialect: str, tables: Mapping[str, str] | None = None
+    sql: str, aliases: Sequence[str], dialect: str, tables: Mapping[str, Frame] | None = None
 ) -> tuple[str, list[str]]:
     """The SQL with each input alias as a ``{alias}`` placeholder for ``spark.sql(q, **frames)``,
-    or, for the aliases in ``tables``, that table's name (``crm.orders AS orders``).
+    or, for the aliases in ``tables``, that table's name (``crm.orders AS orders``; a stream
+    of a table as ``STREAM(crm.orders) AS orders``).
 
     Returns the query and the placeholder aliases it uses. When it uses any, braces elsewhere in
     the SQL are doubled so ``spark.sql``'s formatter keeps them (without arguments
@@ -87,7 +88,11 @@ def sql_over_frames(
         if table.db or name not in aliases or name in ctes:
             continue
         if name in tables:
-            marker = exp.to_table(tables[name], dialect=dialect)
+            marker = exp.to_table(tables[name].table, dialect=dialect)
+            alias = exp.TableAlias(this=exp.to_identifier(table.alias or name))
+            if tables[name].kind == "stream_table":
+                table.replace(exp.Stream(this=exp.Subquery(this=marker, alias=alias)))
+                continue
             for part in ("this", "db", "catalog"):
                 table.set(part, marker.args.get(part))
         else:
@@ -105,8 +110,9 @@ def sql_over_frames(
     return text, used
 
 
-def named_tables(ds: Dataset) -> dict[str, str]:
-    """The batch table inputs a SQL transform names directly instead of binding a frame.
+def named_tables(ds: Dataset) -> dict[str, Frame]:
+    """The table inputs a SQL transform names directly instead of binding a frame: batch
+    tables, and streams of tables (``STREAM(name)``) unless they read the change feed.
 
     ``spark-pipelines`` executes ``spark.sql`` in a query function as a command and resolves
     the frames passed to it at once, before an upstream dataset exists
@@ -115,7 +121,8 @@ def named_tables(ds: Dataset) -> dict[str, str]:
     """
     if ds.sql is None:
         return {}
-    return {f.alias: f.table for f in ds.frames if f.kind == "table"}
+    named = ("table", "stream_table")
+    return {f.alias: f for f in ds.frames if f.kind in named and not f.change_feed}
 
 
 def triple_quoted(text: str, indent: int) -> str:

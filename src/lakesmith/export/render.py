@@ -2,15 +2,18 @@
 
 Datasets come out in plan order: a streaming table or view as a dataset function, an
 ``auto_cdc`` node as a temporary view of its changes plus ``create_streaming_table`` and
-``create_auto_cdc_flow``. Importing the module only declares datasets: the session is
+``create_auto_cdc_flow`` (or, for a target whose tables cannot MERGE, as a materialized view
+of each key's newest change). Importing the module only declares datasets: the session is
 looked up when a dataset function runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
+from lakesmith.engines.spark_engine import quote
 from lakesmith.streaming.expectations import CompiledExpectation
 
 from .model import Dataset, ExportError, ExportPipeline, Frame
@@ -36,6 +39,15 @@ class Target:
     """Whether a dataset function of the target cannot run this node's Python transform."""
     python_refusal: tuple[str, str] = ("", "")
     """The error naming every refused node (``{nodes}`` in the message) and its hint."""
+    auto_cdc: AutoCdcAs = "flow"
+
+
+AutoCdcAs = Literal["flow", "snapshot"]
+"""How an ``auto_cdc`` node is declared: ``flow``, ``create_auto_cdc_flow`` into a streaming
+table (the table format must support MERGE: Delta, Iceberg); ``snapshot``, a materialized
+view holding each key's newest change by ``sequence_by``, deleted keys left out — SCD 1's
+result recomputed from the whole change table, which any table format can hold."""
+RANK = "__lakesmith_newest"
 
 
 def changes_view(ds: Dataset) -> str:
@@ -55,7 +67,8 @@ def _decorator(ds: Dataset) -> str:
     return "@" + call(func, (), kwargs)
 
 
-def _function(ds: Dataset, target: Target) -> str:
+def _function(ds: Dataset, target: Target, tail: tuple[str, ...] = ()) -> str:
+    """The dataset function; ``tail`` are statements rebinding ``result`` before it returns."""
     decorators, checks = target.expectations(ds.expectations)
     body = ["    spark = SparkSession.active()"]
     named = named_tables(ds)
@@ -66,6 +79,7 @@ def _function(ds: Dataset, target: Target) -> str:
         body += frame_lines(frame, reader, options)
     body += transform_lines(ds, target.dialect)
     body += checks
+    body += tail
     body.append("    return result")
     name = changes_view(ds) if ds.auto_cdc is not None else ds.name
     head = "\n".join([_decorator(ds), *decorators])
@@ -100,6 +114,38 @@ def _cdc_flow(ds: Dataset) -> str:
     )
 
 
+def _snapshot(ds: Dataset, target: Target) -> str:
+    """An SCD 1 ``auto_cdc`` node as a materialized view over the whole change table."""
+    cdc = ds.auto_cdc
+    assert cdc is not None
+    feeds = [f.alias for f in ds.frames if f.change_feed]
+    if feeds:
+        raise ExportError(
+            f"node '{ds.name}': auto_cdc as a snapshot reads its source as a table, not its "
+            "change feed",
+            hint="export with --auto-cdc flow (the table format must support MERGE), or read "
+            "the source table without change_feed",
+        )
+    frames = tuple(replace(f, kind="table") if f.kind == "stream_table" else f for f in ds.frames)
+    view = replace(ds, kind="materialized_view", auto_cdc=None, frames=frames)
+    keys = ", ".join(quote(k) for k in cdc.keys)
+    newest = (
+        f"row_number() OVER (PARTITION BY {keys} ORDER BY {quote(cdc.sequence_by)} DESC) AS {RANK}"
+    )
+    keep = f"{RANK} = 1"
+    if cdc.apply_as_deletes:
+        keep += f" AND NOT coalesce(({cdc.apply_as_deletes}), false)"
+    # SQL strings only: Spark Connect analyzes a ``drop``'s input when it plans it, which
+    # spark-pipelines refuses inside a query function
+    dropped = ", ".join(quote(c) for c in (RANK, *cdc.except_column_list))
+    tail = (
+        f"    result = {call('result.selectExpr', [string('*'), string(newest, 8)], indent=4)}",
+        f"    result = {call('result.filter', [string(keep, 8)], indent=4)}",
+        f"    result = {call('result.selectExpr', [string(f'* EXCEPT ({dropped})', 8)], indent=4)}",
+    )
+    return _function(view, target, tail)
+
+
 def render(pipeline: ExportPipeline, target: Target) -> str:
     """The module text; the same pipeline always gives the same bytes."""
     for ds in pipeline.datasets:
@@ -115,6 +161,9 @@ def render(pipeline: ExportPipeline, target: Target) -> str:
         parts.append(f'"""{pipeline.description.strip()}"""\n\n')
     parts.append("\n".join(imports(pipeline.datasets)) + "\n")
     for ds in pipeline.datasets:
+        if ds.auto_cdc is not None and target.auto_cdc == "snapshot":
+            parts.append("\n\n" + _snapshot(ds, target))
+            continue
         parts.append("\n\n" + _function(ds, target))
         if ds.auto_cdc is not None:
             parts.append("\n\n" + _cdc_flow(ds))

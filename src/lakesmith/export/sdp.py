@@ -7,6 +7,12 @@ needs one), ``drop`` expectations become filters and ``fail`` ones a filter that
 Run it with ``spark-pipelines run`` in the output folder; the tables' schemas must exist and
 repeated runs need ``--conf spark.sql.catalogImplementation=hive``.
 
+``auto_cdc`` needs a table format that supports MERGE for ``create_auto_cdc_flow``
+(``AUTOCDC_TARGET_DOES_NOT_SUPPORT_MERGE`` on Spark's default Parquet tables), so by default
+it exports as a ``snapshot``: a materialized view holding each key's newest change, deletes
+left out — SCD 1's result, recomputed from the change table on every update. With Delta or
+Iceberg as the session's table format, ``auto_cdc="flow"`` applies changes incrementally.
+
 Python transforms are refused: ``spark-pipelines`` calls each query function while it
 registers the dataset, before any upstream dataset exists, and its Spark Connect server
 refuses every analysis or execution request made inside one
@@ -21,6 +27,7 @@ inputs are passed to it as frames.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -29,7 +36,7 @@ from lakesmith.streaming.expectations import CompiledExpectation, sql_filters
 
 from .model import Dataset, ExportError, ExportPipeline, Frame
 from .pycode import call, string
-from .render import Target, render
+from .render import AutoCdcAs, Target, render
 
 SPEC_FILE = "spark-pipeline.yml"
 """``spark-pipelines`` finds the spec by this exact name."""
@@ -90,9 +97,9 @@ TARGET = Target(
 )
 
 
-def module(pipeline: ExportPipeline) -> str:
+def module(pipeline: ExportPipeline, auto_cdc: AutoCdcAs = "snapshot") -> str:
     """The SDP pipeline source (``from pyspark import pipelines as dp``)."""
-    return render(pipeline, TARGET)
+    return render(pipeline, replace(TARGET, auto_cdc=auto_cdc))
 
 
 def spec(pipeline: ExportPipeline, storage: str) -> dict[str, object]:
@@ -104,13 +111,13 @@ def spec(pipeline: ExportPipeline, storage: str) -> dict[str, object]:
     return out
 
 
-def write(pipeline: ExportPipeline, out: Path) -> list[Path]:
+def write(pipeline: ExportPipeline, out: Path, auto_cdc: AutoCdcAs = "snapshot") -> list[Path]:
     """Write ``spark-pipeline.yml`` and ``transformations/<pipeline>.py`` into ``out``.
 
     Returns:
         The files written.
     """
-    text = module(pipeline)  # refuses what OSS SDP cannot run before writing anything
+    text = module(pipeline, auto_cdc)  # refuses what OSS SDP cannot run before writing anything
     out = out.resolve()
     code = out / LIBRARIES_DIR / f"{pipeline.name.replace('-', '_')}.py"
     code.parent.mkdir(parents=True, exist_ok=True)
