@@ -28,6 +28,7 @@ from lakesmith.export import lakeflow, sdp
 from lakesmith.export.model import ExportError, build
 from lakesmith.quality.compiler import passes, to_sql
 from lakesmith.quality.rules import rule_name
+from streaming_example import copy_example
 
 pytest.importorskip("pyspark.pipelines")
 
@@ -37,7 +38,6 @@ from pyspark.pipelines.graph_element_registry import (
     graph_element_registration_context,
 )
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "streaming"
 GOLDEN_BUNDLE = Path(__file__).parent / "golden" / "bundle"
 RUFF = Path(sys.executable).parent / "ruff"
 runner = CliRunner()
@@ -67,9 +67,7 @@ class Recorder(GraphElementRegistry):
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    root = tmp_path / "streaming"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("warehouse", "data", "build"))
-    return root
+    return copy_example(tmp_path / "streaming")
 
 
 def _import(path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

@@ -11,9 +11,7 @@ with ``trigger(availableNow=True)``, materialized views as batch writes.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,42 +35,20 @@ from pyspark.pipelines.graph_element_registry import (
     graph_element_registration_context,
 )
 
+from streaming_example import LANDING, copy_example, feed, rows
 from test_export import STREAM_SQL_NODE
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "streaming"
 TABLES = ("bronze_changes", "silver_customers", "big_changes", "gold_by_country")
-
-
-def feed(folder: Path, files: int = 5, rows: int = 4) -> None:
-    """JSON change files with repeated ids; some rows delete their id, some have an operation
-    the expectations drop."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in range(files):
-        lines = []
-        for r in range(rows):
-            i = f * rows + r
-            op = "BAD" if i % 7 == 3 else "DELETE" if i % 11 == 5 else "UPSERT"
-            row = {
-                "id": i % 6,
-                "name": f" n{i} ",
-                "country": ["de", "fr", "nl"][i % 3],
-                "amount": float(i),
-                "op": op,
-                "seq": i,
-            }
-            lines.append(json.dumps(row))
-        (folder / f"f{f:03d}.json").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    root = tmp_path / "streaming"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("warehouse", "data", "build"))
+    root = copy_example(tmp_path / "streaming")
     pipeline = root / "pipelines" / "customers.yaml"
     pipeline.write_text(pipeline.read_text() + STREAM_SQL_NODE)
-    feed(root / "data" / "landing" / "changes")
+    feed(root / LANDING)
     return root
 
 
@@ -82,13 +58,6 @@ def embedded_tables(root: Path) -> dict[str, pl.DataFrame]:
     assert story.status == "succeeded"
     wh = root / "warehouse" / "shop" / "crm"
     return {t: pl.read_delta(str(wh / t)) for t in TABLES}
-
-
-def rows(frame: pl.DataFrame) -> list[tuple]:
-    frame = frame.select(sorted(frame.columns))
-    return sorted(
-        frame.cast({c: pl.Float64 for c, t in frame.schema.items() if t.is_numeric()}).rows()
-    )
 
 
 class Flows(GraphElementRegistry):

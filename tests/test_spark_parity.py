@@ -498,14 +498,12 @@ def test_native_scd2_stage_finds_the_changes_the_embedded_engine_writes(spark: A
 def test_streaming_example_gives_the_same_tables_exactly_once(spark: Any, tmp_path: Path) -> None:
     """Structured Streaming (file source, foreachBatch into delta-rs) vs the embedded engine:
     the same files give the same bronze, auto_cdc silver and gold tables, run after run."""
-    from test_export_sdp_run import feed
+    from streaming_example import LANDING, copy_example, feed
 
-    streaming = REPO / "examples" / "streaming"
     pair = []
     for name in ("embedded", "spark"):
-        root = tmp_path / name
-        shutil.copytree(streaming, root, ignore=shutil.ignore_patterns("warehouse", "data"))
-        feed(root / "data" / "landing" / "changes", files=5)
+        root = copy_example(tmp_path / name)
+        feed(root / LANDING, files=5)
         pair.append(Project(root))
     embedded, on_spark = pair
 
@@ -531,11 +529,7 @@ def test_streaming_example_gives_the_same_tables_exactly_once(spark: Any, tmp_pa
     same_tables()
 
     for project in pair:  # more files: only they are read
-        folder = project.root / "data" / "landing" / "changes"
-        feed(folder / "more", files=2)
-        for f in sorted((folder / "more").iterdir()):
-            f.rename(folder / f"more_{f.name}")
-        (folder / "more").rmdir()
+        feed(project.root / LANDING, files=2, first=5)
     second = run_both(embedded, on_spark)
     assert on_spark.node(second[1], "bronze_changes").rows_in == 8
     same_tables()

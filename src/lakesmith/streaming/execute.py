@@ -41,7 +41,7 @@ from lakesmith.runtime.secrets import SecretResolver
 
 from . import cdc, expectations
 from .checkpoint import Checkpoint, Offset, StreamState
-from .faults import fault
+from .faults import fault, node_scope
 from .files import FileStream
 from .lock import exclusive, lock_folder
 from .tables import TableStream
@@ -138,7 +138,7 @@ def _drain(
         while (offset := stream.next_offset(progress, progress.next_batch_id)) is not None:
             checkpoint.plan(offset)
             progress.offsets[offset.batch_id] = offset
-            fault("after_offsets", offset.batch_id)
+            fault("after_offsets", offset.batch_id, node.name)
             batch.run(offset, recovered=False)
             progress.committed.add(offset.batch_id)
     finally:  # a failed batch still reports the batches committed before it
@@ -198,7 +198,7 @@ class Batch:
             out.outcome = "already_in_table"
         else:
             self._write(offset, out)
-            fault("after_write", offset.batch_id)
+            fault("after_write", offset.batch_id, self.pn.node.name)
         self.checkpoint.commit(
             offset.batch_id,
             outcome=out.outcome,
@@ -207,7 +207,7 @@ class Batch:
             dropped=out.dropped,
             table_version=out.version,
         )
-        fault("after_commit_log", offset.batch_id)
+        fault("after_commit_log", offset.batch_id, self.pn.node.name)
         self.report.streaming.batches.append(out)
 
     def _already_in_table(self, batch_id: int) -> bool:
@@ -225,7 +225,8 @@ class Batch:
 
     def _write(self, offset: Offset, out: BatchReport) -> None:
         node, ref = self.pn.node, self.pn.target
-        rows = self.stream.read(offset)
+        with node_scope(node.name):
+            rows = self.stream.read(offset)
         out.rows_in = rows.height
         if rows.width == 0:  # only empty files, and no schema: no row, not even a column
             return

@@ -194,7 +194,7 @@ def _local(
             recovered = batch_id in progress.offsets
             if not recovered:
                 checkpoint.plan(Offset(batch_id))
-                fault("after_offsets", batch_id)
+                fault("after_offsets", batch_id, node.name)
             elif batch_id in progress.committed:  # Spark replays a batch it did not mark done
                 return
             batch.run(Offset(batch_id), recovered=recovered)
