@@ -6,6 +6,8 @@ read one storage account and write another.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,13 +28,16 @@ SAMPLE_LIMIT = 20
 
 def committed(
     uri: str, storage_options: Mapping[str, str] | None, metadata: Mapping[str, str] | None
-) -> tuple[Any, int]:
-    """The table after a write, and the version of the commit carrying ``metadata``.
+) -> tuple[Any, int | None]:
+    """The table after a write, and the version of the commit carrying ``metadata`` (None if
+    it cannot be told: a wrong version in a story is worse than none).
 
     Another writer may have committed after it, so the newest version is not necessarily
-    this write's. delta-rs 1.6 ``history(n)`` lists the newest n commits in storage but numbers
-    them down from the loaded version: a commit landing in between shifts every number, so
-    the listing counts only when the table is still at that version afterwards.
+    this write's, and any number of commits may have landed since: the whole history is
+    searched (this runs only after a write that created the table, or raced its creation).
+    delta-rs 1.6 ``history()`` lists the commits in storage but numbers them down from the
+    loaded version: a commit landing in between shifts every number, so the listing counts
+    only when the table is still at that version afterwards.
     """
     from deltalake import DeltaTable
 
@@ -40,17 +45,18 @@ def committed(
     table = DeltaTable(uri, storage_options=opts)
     if not metadata:
         return table, table.version()
-    for _ in range(5):
-        commits = table.history(50)
+    for attempt in range(1, 21):
+        commits = table.history()
         again = DeltaTable(uri, storage_options=opts)
         if again.version() != table.version():  # the listing may be shifted: list again
             table = again
+            time.sleep(random.uniform(0, 0.005 * attempt))  # let a burst of writers pass
             continue
         for commit in commits:
             if all(commit.get(k) == v for k, v in metadata.items()):
                 return table, int(commit["version"])
         break
-    return table, table.version()
+    return table, None
 
 
 class PolarsEngine:
