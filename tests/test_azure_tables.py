@@ -263,6 +263,54 @@ def test_quarantine_story_and_table_commands_on_adls(lake: Project) -> None:
         assert DEV_KEY not in output.stdout + output.stderr
 
 
+BAD_RECORDS = """\
+name: main
+nodes:
+  - name: orders
+    inputs:
+      raw: {{connection: source, path: {path}, format: csv, on_bad_records: quarantine}}
+    write: {{table: bronze.orders, mode: append}}
+"""
+
+
+def test_bad_records_of_a_file_on_adls_are_quarantined(
+    lake: Project, azurite_service: Azurite
+) -> None:
+    """The file is downloaded once, split, and its bad records land beside the table on the
+    other account; a missing file says which one."""
+    from azure.storage.blob import BlobServiceClient
+
+    from test_bad_records import BAD_CSV
+
+    lake.pipeline(BAD_RECORDS.format(path="landing/orders.csv"))
+    source = lake.config().project.connections["source"]
+    assert isinstance(source, models.AzureAdlsConnection)
+    service = BlobServiceClient.from_connection_string(
+        azurite_service.connection_string(SECOND_ACCOUNT)
+    )
+    service.get_blob_client(source.container, "landing/orders.csv").upload_blob(BAD_CSV)
+    story = lake.run()
+    assert story.status == "succeeded", [n.error for n in story.nodes]
+    node = lake.node(story, "orders")
+    assert node.inputs[0].bad_records == 3 and node.inputs[0].rows == 13
+    catalog = project_catalog(lake.config())
+    assert catalog.row_count(TableRef.parse("main.bronze.orders")) == 13
+    where = catalog.location(TableRef.parse("main.bronze.orders_bad_records"))
+    assert DEV_ACCOUNT in where.uri
+    bad = pl.read_delta(where.uri, storage_options=where.storage_options).sort("line")
+    assert bad["line"].to_list() == [14, 15, 16]
+    assert bad["file"][0] == (
+        f"abfss://{source.container}@{SECOND_ACCOUNT}.dfs.core.windows.net/landing/orders.csv"
+    )
+
+    lake.pipeline(BAD_RECORDS.format(path="landing/missing.csv"))
+    story = lake.run()
+    error = lake.node(story, "orders").error
+    assert story.status == "failed" and error is not None
+    assert "file 'landing/missing.csv' does not exist in container" in error.message
+    assert SECOND_KEY not in error.message + (error.hint or "")
+
+
 @pytest.mark.spark
 def test_local_spark_engine_reads_and_writes_adls_tables(lake: Project) -> None:
     """Local Spark has no ADLS filesystem: it reads ADLS tables through delta-rs and writes

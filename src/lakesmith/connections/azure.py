@@ -116,3 +116,28 @@ def container_client(conn: models.AzureAdlsConnection, secrets: SecretResolver) 
         retry_policy=LinearRetry(backoff=1, random_jitter_range=0, retry_total=1),
         **BLOB_CLIENT_DEFAULTS,
     )
+
+
+def download(conn: models.AzureAdlsConnection, secrets: SecretResolver, path: str) -> bytes:
+    """The bytes of one file under the connection (``path`` below its ``path_prefix``), for
+    readers that need the raw records rather than a parsed frame.
+
+    Raises:
+        ConnectionFailed: the file or container is missing, or the credential is refused;
+            the message names the file and says how to fix it.
+    """
+    from .azure_errors import storage_error
+
+    blob = "/".join(p.strip("/") for p in (conn.path_prefix, path) if p)
+    client = container_client(conn, secrets)
+    try:
+        return client.download_blob(blob).readall()
+    except Exception as exc:
+        if getattr(exc, "error_code", None) == "BlobNotFound":
+            raise ConnectionFailed(
+                f"file '{blob}' does not exist in container '{conn.container}' of storage "
+                f"account '{conn.account}'",
+                kind="file_missing",
+                hint="check the input's path (relative to the connection's path_prefix)",
+            ) from exc
+        raise storage_error(exc, conn) from exc

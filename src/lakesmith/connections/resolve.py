@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from lakesmith.config import models
 from lakesmith.errors import LakesmithError
 from lakesmith.runtime.secrets import SecretResolver
 
-from .azure import adls_auth_options
+from .azure import adls_auth_options, download
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,17 @@ def locate(
     if isinstance(conn, models.AzureAdlsConnection):
         return Location(uri, adls_storage_options(conn, secrets))
     return Location(uri)
+
+
+def fetcher(
+    spec: models.PathInput, connections: Mapping[str, models.Connection], secrets: SecretResolver
+) -> Callable[[], bytes] | None:
+    """A function downloading a path input's one file from object storage; None for a local
+    file (read it from its path)."""
+    conn = connections.get(spec.connection) if spec.connection else None
+    if isinstance(conn, models.AzureAdlsConnection):
+        return partial(download, conn, secrets, spec.path)
+    return None
 
 
 def path_uri(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,14 @@ class _Record:
     values: dict[str, Any]
 
 
-def split_bad_records(path: Path, fmt: str, options: Mapping[str, Any] | None = None) -> Split:
-    """Read a local CSV or JSON-lines file, separating bad records from good ones.
+def split_bad_records(
+    path: Path | str,
+    fmt: str,
+    options: Mapping[str, Any] | None = None,
+    data: bytes | None = None,
+) -> Split:
+    """Read a CSV or JSON-lines file, separating bad records from good ones: a local
+    ``path``, or the ``data`` of a file fetched from object storage (``path`` names it).
 
     Raises:
         LakesmithError: the format cannot quarantine records (parquet, delta, multiline JSON).
@@ -54,7 +60,7 @@ def split_bad_records(path: Path, fmt: str, options: Mapping[str, Any] | None = 
             hint="remove on_bad_records, or read the file as csv or json lines",
         )
     try:
-        data = path.read_bytes()
+        data = Path(path).read_bytes() if data is None else data
     except OSError as exc:
         raise LakesmithError(
             f"cannot read {path}: {exc.strerror}", hint="check the input's path and connection"
@@ -235,25 +241,32 @@ def _printable(text: str) -> str:
 
 
 def quarantine_bad_records(
-    uri: str, fmt: str, options: Mapping[str, Any] | None, engine: str
+    uri: str,
+    fmt: str,
+    options: Mapping[str, Any] | None,
+    engine: str,
+    fetch: Callable[[], bytes] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The good rows and the bad records of one input file, for a node that quarantines.
+    """The good rows and the bad records of one input file, for a node that quarantines;
+    ``fetch`` reads a file on object storage (``uri`` then only names it).
 
     Raises:
-        LakesmithError: not the embedded engine, or the file is not on this machine.
+        LakesmithError: not the embedded engine, or a remote file without ``fetch``.
     """
     if engine != "polars":
         raise LakesmithError(
             f"on_bad_records: quarantine runs on the embedded engine, not {engine}",
             hint="on Spark use the reader's badRecordsPath or rescuedDataColumn option",
         )
-    if "://" in uri and not uri.startswith("file://"):
+    remote = "://" in uri and not uri.startswith("file://")
+    if remote and fetch is None:
         raise LakesmithError(
-            f"on_bad_records: quarantine reads local files; {uri} is on object storage",
-            hint="copy the file to a local landing folder, or remove on_bad_records",
+            f"on_bad_records: quarantine cannot read {uri}: its connection type has no file "
+            "download",
+            hint="read the file from a local or azure_adls connection, or remove on_bad_records",
         )
-    path = Path(uri.removeprefix("file://"))
-    split = split_bad_records(path, fmt, options)
+    path = uri if remote else Path(uri.removeprefix("file://"))
+    split = split_bad_records(path, fmt, options, fetch() if remote and fetch else None)
     return split.good, split.bad
 
 

@@ -22,7 +22,7 @@ from lakesmith.catalog.local import SYSTEM_SCHEMA
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config import models
 from lakesmith.config.loader import ProjectConfig
-from lakesmith.connections.resolve import locate
+from lakesmith.connections.resolve import fetcher, locate
 from lakesmith.connections.validate import check_plan
 from lakesmith.engines import Engine, default_engine
 from lakesmith.engines.delta_writes import backoff
@@ -431,12 +431,14 @@ class Runner:
     def _read_quarantining(
         self, spec: models.PathInput, pn: PlannedNode, story: RunStory, item: InputReport
     ) -> tuple[Any, str, int | None]:
-        """Read a local CSV/JSON file, appending its bad records to <table>_bad_records."""
+        """Read a CSV/JSON file, appending its bad records to <table>_bad_records."""
         from lakesmith.engines.bad_records import quarantine_bad_records
 
-        where = locate(spec, self.cfg.project.connections, self.cfg.root, self.secrets)
+        connections = self.cfg.project.connections
+        where = locate(spec, connections, self.cfg.root, self.secrets)
         fmt = spec.format or _infer(spec.path)
-        good, bad = quarantine_bad_records(where.uri, fmt, spec.options, self.engine.name)
+        fetch = fetcher(spec, connections, self.secrets)
+        good, bad = quarantine_bad_records(where.uri, fmt, spec.options, self.engine.name, fetch)
         item.bad_records = bad.height
         if bad.height:
             import polars as pl
