@@ -23,7 +23,7 @@ import pytest
 from deltalake import DeltaTable
 
 from conftest import PROJECT_YAML, Project
-from lakesmith.config import load_project
+from lakesmith.config import load_project, models
 from lakesmith.config.models import EngineName, SparkSettings
 from lakesmith.engines import default_engine
 from lakesmith.engines.frames import sql_type
@@ -410,6 +410,50 @@ def test_sql_and_python_transforms_and_incremental_reads_match(twins: Callable[.
         assert_same_stories(*stories)
         assert on_spark.node(stories[1], "bronze").rows_out == 4
         assert_same_tables(embedded, on_spark)
+
+
+def test_incremental_commits_on_spark_are_guarded_like_embedded_ones(
+    twins: Callable[..., Any],
+) -> None:
+    """Two runs that read the same watermark must not both append the rows above it: an
+    incremental commit carries the node's app transaction, and a commit whose run read an
+    older one is refused before Spark writes a file (the runner then reruns the node)."""
+    from lakesmith.engines.delta_writes import Guard
+    from lakesmith.engines.spark_engine import SparkEngine
+    from lakesmith.errors import ConcurrentWriteError
+    from lakesmith.synth.writer import uncommitted
+
+    _, on_spark = twins()
+    on_spark.pipeline(
+        """\
+        name: main
+        nodes:
+          - name: bronze
+            inputs: {raw: {connection: files, path: events.csv, incremental: {column: id}}}
+            write: {table: bronze.events, mode: append}
+        """
+    )
+    on_spark.csv("events.csv", pl.DataFrame({"id": [1, 2, 3]}))
+    assert run(on_spark, "spark").status == "succeeded"
+    cfg = load_project(on_spark.root, "local")
+    engine = default_engine(cfg, name="spark")
+    assert isinstance(engine, SparkEngine)
+    ref, app = cfg.table("bronze.events"), "lakesmith.incremental:bronze"
+    assert engine.guards_commits
+    seen = engine.transaction_version(ref, app)
+    assert seen is not None  # the run's commit carried it
+    append = {"table": "bronze.events", "mode": "append"}
+    spec = models.AppendWrite.model_validate(append)
+    rows = [engine.spark.createDataFrame([(4,)], "id bigint"), pl.DataFrame({"id": [4]})]
+    for k, frame in enumerate(rows):  # Spark writes the files / the embedded write
+        won = Guard(app, seen + 2 * k + 1, engine.transaction_version(ref, app))
+        engine.write(frame, ref, spec, guard=won)
+        late = Guard(app, seen + 2 * k + 2, seen)  # read before the winner committed
+        with pytest.raises(ConcurrentWriteError, match="after this run read its state"):
+            engine.write(frame, ref, spec, guard=late)
+        assert engine.transaction_version(ref, app) == won.version
+        assert engine.row_count(ref) == 4 + k
+    assert uncommitted(on_spark.root / "warehouse" / "main" / "bronze" / "events") == []
 
 
 # --- the session and the CLI -------------------------------------------------------------

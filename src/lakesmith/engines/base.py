@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config.models import FileFormat, WriteSpec
+
+if TYPE_CHECKING:
+    from .delta_writes import Guard
 
 Schema = list[tuple[str, str]]
 
@@ -60,6 +63,16 @@ class Engine(Protocol):
         """The table's newest commits first, each with its custom commit metadata as keys."""
         ...
 
+    @property
+    def guards_commits(self) -> bool:
+        """Whether ``write`` takes a ``guard`` (``delta_writes.Guard``): commit only if the
+        app's last commit is the one read before (incremental runs racing each other)."""
+        ...
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        """The version of app ``app_id``'s last commit to the table (None: none yet)."""
+        ...
+
     def write(
         self,
         frame: Any,
@@ -68,4 +81,5 @@ class Engine(Protocol):
         *,
         commit_metadata: Mapping[str, str] | None = None,
         run_started: Any = None,
+        guard: Guard | None = None,
     ) -> WriteResult: ...

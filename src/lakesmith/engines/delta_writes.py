@@ -105,7 +105,7 @@ def write(
     create = False  # a guarded write that creates the table must not append to a racer's
     if guard is not None:
         app_transaction = (guard.app_id, guard.version)
-        loaded = _guarded(uri, guard, opts)
+        loaded = guarded(uri, guard, opts)
         target, exists, create = loaded or uri, loaded is not None, loaded is None
     elif exists:  # written through the loaded table, which then knows its new version
         target = DeltaTable(uri, storage_options=opts)
@@ -168,7 +168,7 @@ class Guard:
     seen: int | None
 
 
-def _guarded(uri: str, guard: Guard, opts: dict[str, str] | None) -> DeltaTable | None:
+def guarded(uri: str, guard: Guard, opts: dict[str, str] | None) -> DeltaTable | None:
     """The table loaded once: checked, then written against that same snapshot (None: no
     table yet, so the write creates it and fails if a racer created it first)."""
     if not DeltaTable.is_deltatable(uri, storage_options=opts):

@@ -128,6 +128,8 @@ class PolarsEngine:
         where = self.catalog.location(ref)
         return DeltaTable(where.uri, storage_options=where.storage_options).history(limit)
 
+    guards_commits = True
+
     def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
         """The version of the last commit of app ``app_id`` to the table (None: none, or no
         table)."""

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from lakesmith.config.loader import ProjectConfig
     from lakesmith.runtime.secrets import SecretResolver
 
+    from .delta_writes import Guard
+
 
 class DeltaStore(Protocol):
     """Where a Spark engine's Delta tables live: the local warehouse or Unity Catalog."""
@@ -54,8 +56,15 @@ class DeltaStore(Protocol):
         *,
         metadata: Mapping[str, str],
         run_started: datetime,
+        guard: Guard | None = None,
     ) -> WriteResult:
-        """Write a Spark frame (or a small Polars frame the runner built) in one commit."""
+        """Write a Spark frame (or a small Polars frame the runner built) in one commit;
+        with a ``guard``, as ``delta_writes.write`` (stores that cannot check it refuse it)."""
+        ...
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        """The version of app ``app_id``'s last commit to the table; None if none, or the
+        store cannot tell (then it refuses guards)."""
         ...
 
 
@@ -164,6 +173,7 @@ class SparkEngine:
         *,
         commit_metadata: Mapping[str, str] | None = None,
         run_started: datetime | None = None,
+        guard: Guard | None = None,
     ) -> WriteResult:
         if is_spark_frame(frame):
             frame = delta_ready(frame)
@@ -173,7 +183,16 @@ class SparkEngine:
             spec,
             metadata=dict(commit_metadata or {}),
             run_started=run_started or datetime.now(UTC),
+            guard=guard,
         )
+
+    @property
+    def guards_commits(self) -> bool:
+        """Whether writes take a ``Guard`` (the local store does; native Delta does not)."""
+        return bool(getattr(self.store, "guards_commits", False))
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        return self.store.transaction_version(ref, app_id)
 
 
 def is_spark_frame(frame: Any) -> bool:

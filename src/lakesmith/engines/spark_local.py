@@ -68,6 +68,12 @@ class LocalDelta:
     def commit_history(self, ref: TableRef, limit: int) -> list[dict[str, Any]]:
         return self.embedded.commit_history(ref, limit)
 
+    guards_commits = True
+    """delta-rs commits every write, so a ``Guard`` works as on the embedded engine."""
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        return self.embedded.transaction_version(ref, app_id)
+
     def write(
         self,
         frame: Any,
@@ -76,16 +82,17 @@ class LocalDelta:
         *,
         metadata: Mapping[str, str],
         run_started: datetime,
+        guard: delta_writes.Guard | None = None,
     ) -> WriteResult:
         if is_spark_frame(frame):
-            written = self._write_files(frame, ref, spec, metadata)
+            written = self._write_files(frame, ref, spec, metadata, guard)
             if written is not None:
                 return written
             import polars as pl
 
             frame = pl.DataFrame(frame.toArrow())
         return self.embedded.write(
-            frame, ref, spec, commit_metadata=metadata, run_started=run_started
+            frame, ref, spec, commit_metadata=metadata, run_started=run_started, guard=guard
         )
 
     def _write_files(
@@ -94,11 +101,15 @@ class LocalDelta:
         ref: TableRef,
         spec: models.WriteSpec,
         metadata: Mapping[str, str],
+        guard: delta_writes.Guard | None,
     ) -> WriteResult | None:
-        """Spark writes the Parquet files, delta-rs commits them; None when it cannot."""
+        """Spark writes the Parquet files, delta-rs commits them; None when it cannot.
+
+        With a ``guard`` the table is checked before Spark writes and committed against
+        that same snapshot, as ``delta_writes.write`` does."""
         if not isinstance(spec, models.OverwriteWrite | models.AppendWrite):
             return None
-        from deltalake import CommitProperties, DeltaTable
+        from deltalake import CommitProperties, DeltaTable, Transaction
         from deltalake import Schema as DeltaSchema
         from deltalake.transaction import create_table_with_add_actions
 
@@ -121,13 +132,15 @@ class LocalDelta:
                     return None
                 frame = _conform(frame, schema)
 
+        loaded = delta_writes.guarded(uri, guard, None) if guard is not None else None
         files = _spark_write(frame, root, partitions)
         rows = sum(f.rows for f in files)
         if before is not None and isinstance(spec, models.AppendWrite) and rows == 0:
             _discard(root, files)
             return _result(ref, spec, 0, None, before, before, {}, [])
         actions = [f.action(root) for f in files]
-        props = CommitProperties(custom_metadata=dict(metadata))
+        txns = [Transaction(guard.app_id, guard.version)] if guard is not None else None
+        props = CommitProperties(custom_metadata=dict(metadata), app_transactions=txns)
         delta_schema = DeltaSchema.from_json(schema.json())
         try:
             with delta_writes.translate_errors(uri):
@@ -141,7 +154,7 @@ class LocalDelta:
                         commit_properties=props,
                     )
                 else:
-                    DeltaTable(uri).create_write_transaction(
+                    (loaded or DeltaTable(uri)).create_write_transaction(
                         actions,
                         mode=spec.mode,
                         schema=delta_schema,

@@ -30,6 +30,8 @@ from .spark_engine import is_spark_frame, quote, sample_rows
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from .delta_writes import Guard
+
 USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 MERGE_KEY_PREFIX = "__lakesmith_mk_"
 _metadata_lock = threading.Lock()
@@ -210,6 +212,14 @@ class NativeDelta:
             for row in rows
         ]
 
+    guards_commits = False
+    """Delta's own ``txnAppId``/``txnVersion`` skip a write whose version is not newer, which
+    is not a guard's "no commit of this app since my read"; jobs run one at a time instead
+    (``max_concurrent_runs: 1``, the bundle default)."""
+
+    def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
+        return None
+
     def write(
         self,
         frame: Any,
@@ -218,7 +228,10 @@ class NativeDelta:
         *,
         metadata: Mapping[str, str],
         run_started: datetime,
+        guard: Guard | None = None,
     ) -> WriteResult:
+        if guard is not None:
+            raise ValueError("native Delta writes take no guard (guards_commits is False)")
         source = frame if is_spark_frame(frame) else self._from_polars(frame)
         target = table_name(ref)
         before = self.schema(ref)

@@ -303,7 +303,7 @@ class Runner:
                 node.write,
                 commit_metadata=metadata,
                 run_started=story.started_at,
-                **({"guard": guard} if guard and marks else {}),
+                guard=guard if marks else None,
             )
         except ConcurrentWriteError as exc:
             if guard and marks:
@@ -332,17 +332,18 @@ class Runner:
         Two runs of the node that read the same watermark would both write the rows above
         it. The commit is a Delta app transaction named after the node and made only if no
         other commit of that app came since this read, so the loser reruns from its reads
-        (``CONFLICT_RERUNS``) and finds the new watermark. The embedded engine only.
+        (``CONFLICT_RERUNS``) and finds the new watermark. Engines whose commits delta-rs
+        makes (embedded, local Spark); native Delta on Databricks runs jobs one at a time.
         """
         node = pn.node
-        if self.engine.name != "polars" or not any(
+        if not self.engine.guards_commits or not any(
             getattr(spec, "incremental", None) for spec in node.input_specs().values()
         ):
             return None
         from lakesmith.engines.delta_writes import Guard
 
         app_id = f"lakesmith.incremental:{node.name}"
-        seen = self.engine.transaction_version(pn.target, app_id)  # type: ignore[attr-defined]
+        seen = self.engine.transaction_version(pn.target, app_id)
         return Guard(app_id, int(story.started_at.timestamp() * 1_000_000), seen)
 
     def _quality(
