@@ -33,7 +33,7 @@ pytestmark = pytest.mark.chaos
 
 SPEC = "households: 12000\nblock_households: 1000\nseed: {seed}\n"
 SEEDS = (7, 8)
-DOCTOR = [sys.executable, "-m", "lakesmith.cli.main", "doctor"]
+YOUNG = ("--min-age", "0")  # the leftovers of a kill a moment ago count too
 DOWNSTREAM = """\
 name: main
 nodes:
@@ -60,13 +60,7 @@ def generate(project: Project, seed: int, kill_after: float | None = None) -> tu
     )
     family: set[int] = set()
     if kill_after is not None:
-        deadline = started + kill_after
-        while proc.poll() is None and time.monotonic() < deadline:
-            family |= descendants(proc.pid)
-            time.sleep(0.01)
-        if proc.poll() is None:
-            family |= descendants(proc.pid)
-            proc.send_signal(signal.SIGKILL)
+        chaos.kill_at(proc, started + kill_after, each=lambda: family.update(descendants(proc.pid)))
     code = proc.wait(timeout=300)
     took = time.monotonic() - started
     if family:
@@ -148,18 +142,6 @@ def current_files(root: Path) -> set[Path]:
     }
 
 
-def doctor(project: Project, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [*DOCTOR, "-p", str(project.root), "--json", "--min-age", "0", *args],
-        env=chaos.environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def test_generation_killed_at_random_points_recovers_to_the_clean_tables(
     project: Project, make_project: Callable[[str], Project]
 ) -> None:
@@ -195,13 +177,13 @@ def test_generation_killed_at_random_points_recovers_to_the_clean_tables(
         assert pinned(root) in (before_pinned, clean[seed])
 
         expected = files(root) - on_disk - current_files(root)
-        report = doctor(project)
+        report = chaos.doctor(project.root, *YOUNG)
         listed = {Path(x["path"]) for x in report["leftovers"] if x["kind"] == "uncommitted_file"}
         assert listed == expected
         leftovers_seen += bool(listed)
         if k % 2 == 0:  # half the time doctor cleans up; otherwise the next run sweeps
             committed = files(root) - expected
-            fixed = doctor(project, "--fix")
+            fixed = chaos.doctor(project.root, *YOUNG, "--fix")
             assert fixed["bytes_freed"] == sum(x["size"] for x in report["leftovers"])
             assert files(root) == committed  # nothing committed (any version) removed
             assert fingerprints(root) == now
@@ -212,7 +194,7 @@ def test_generation_killed_at_random_points_recovers_to_the_clean_tables(
         assert pinned(root) == clean[seed]
     assert kills >= 4
     assert leftovers_seen >= 1
-    final = doctor(project)
+    final = chaos.doctor(project.root, *YOUNG)
     assert [x for x in final["leftovers"] if x["kind"] == "uncommitted_file"] == []
     assert not any(p.name.endswith(".tmp") for p in files(root))
     assert (project.run().status, project.table("gold.households").height) == (
