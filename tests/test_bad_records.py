@@ -19,24 +19,9 @@ from conftest import Project
 from lakesmith.engines.bad_records import split_bad_records
 from lakesmith.errors import ConfigError, LakesmithError
 from lakesmith.pipeline.story.render import to_html, to_markdown
+from lakesmith.testing import hostile
 
-GOOD_CSV = "".join(f"{i},name{i},{i * 10}\n" for i in range(1, 13))
-BAD_CSV = (
-    b"id,name,amount\n"
-    + GOOD_CSV.encode()
-    + b"13,b\xffd,130\n"  # invalid UTF-8
-    + b"14,extra,140,oops\n"  # too many fields
-    + b"15,text,lots\n"  # text in a number column
-    + b'16,"quoted, name",160\n'
-)
-GOOD_JSON = "".join(f'{{"id": {i}, "amount": {i * 10}}}\n' for i in range(1, 13))
-BAD_JSON = (
-    GOOD_JSON.encode()
-    + b'{"id": 13, "amount": \n'  # broken JSON
-    + b'{"id": 14, "amount": "n/a"}\n'  # text where numbers are
-    + b"\xfe\xff\n"  # not UTF-8
-    + b"[14]\n"  # not an object
-)
+BAD_CSV, BAD_JSON = hostile.BAD_CSV, hostile.BAD_JSON
 
 
 def test_csv_bad_records_are_split_off_with_line_and_reason(tmp_path: Path) -> None:
