@@ -9,34 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Project
+from conftest import PROJECT_YAML, Project
+from lakesmith.config.checks import check_engine
 from lakesmith.engines.bad_records import split_bad_records
 from lakesmith.errors import ConfigError, LakesmithError
 from lakesmith.pipeline.story.render import to_html, to_markdown
+from lakesmith.testing import hostile
 
-GOOD_CSV = "".join(f"{i},name{i},{i * 10}\n" for i in range(1, 13))
-BAD_CSV = (
-    b"id,name,amount\n"
-    + GOOD_CSV.encode()
-    + b"13,b\xffd,130\n"  # invalid UTF-8
-    + b"14,extra,140,oops\n"  # too many fields
-    + b"15,text,lots\n"  # text in a number column
-    + b'16,"quoted, name",160\n'
-)
-GOOD_JSON = "".join(f'{{"id": {i}, "amount": {i * 10}}}\n' for i in range(1, 13))
-BAD_JSON = (
-    GOOD_JSON.encode()
-    + b'{"id": 13, "amount": \n'  # broken JSON
-    + b'{"id": 14, "amount": "n/a"}\n'  # text where numbers are
-    + b"\xfe\xff\n"  # not UTF-8
-    + b"[14]\n"  # not an object
-)
+BAD_CSV, BAD_JSON = hostile.BAD_CSV, hostile.BAD_JSON
 
 
 def test_csv_bad_records_are_split_off_with_line_and_reason(tmp_path: Path) -> None:
@@ -123,6 +111,48 @@ def test_on_bad_records_is_validated(project: Project) -> None:
     project.pipeline(PIPELINE.format(path="orders.csv", mode="skip"))
     with pytest.raises(ConfigError, match="on_bad_records"):
         project.config()
+
+
+CLI = [sys.executable, "-m", "lakesmith.cli.main"]
+SPARK_REFUSAL = "node 'orders': on_bad_records: quarantine runs on the embedded engine only"
+
+
+def test_quarantine_on_a_spark_project_is_refused_at_validation(project: Project) -> None:
+    """Spark 4's PERMISSIVE mode (columnNameOfCorruptRecord, inferred types) keeps BAD_CSV's
+    invalid UTF-8 as U+FFFD, its text in a number column by making the column text, and its
+    ragged row without the extra field: a Spark project asking for quarantine fails
+    validation instead of quarantining less than the embedded engine does."""
+    project.write("lakesmith.yaml", PROJECT_YAML + "engine: spark\n")
+    file = project.pipeline(PIPELINE.format(path="orders.csv", mode="quarantine"))
+    line = next(i for i, t in enumerate(file.read_text().splitlines(), 1) if "on_bad_rec" in t)
+    with pytest.raises(ConfigError) as info:
+        project.config()
+    (issue,) = info.value.issues
+    assert issue.message.startswith(SPARK_REFUSAL)
+    assert (issue.file, issue.key) == (
+        project.root / "pipelines" / "main.yaml",
+        "nodes[0].inputs.raw.on_bad_records",
+    )
+    assert issue.line == line and "engine: polars" in issue.hint
+
+
+def test_run_engine_spark_refuses_quarantine_before_any_node_runs(project: Project) -> None:
+    (project.root / "data").mkdir(parents=True)
+    (project.root / "data" / "orders.csv").write_bytes(BAD_CSV)
+    project.pipeline(PIPELINE.format(path="orders.csv", mode="quarantine"))
+    pipelines = project.config().pipelines  # valid on the project's engine (polars)
+    assert len(check_engine(pipelines, "spark")) == 1
+    assert check_engine(pipelines, "spark", nodes={"another"}) == []  # a run's selection
+    done = subprocess.run(
+        [*CLI, "run", "-p", str(project.root), "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert SPARK_REFUSAL in " ".join(done.stderr.split())  # rich wraps long lines
+    assert "main.yaml" in done.stderr and "Traceback" not in done.stderr
+    assert not (project.root / "warehouse").exists()  # no Spark session, no table
 
 
 def test_quarantine_refuses_formats_it_cannot_split(tmp_path: Path) -> None:

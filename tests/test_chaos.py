@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +75,7 @@ def run_cli(project: Project, fault: str | None = None, kill_after: float | None
         stderr=subprocess.DEVNULL,
     )
     if kill_after is not None:
-        deadline = time.monotonic() + kill_after
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
+        chaos.kill_at(proc, time.monotonic() + kill_after)
     return proc.wait(timeout=600)
 
 
@@ -123,12 +118,5 @@ def test_runs_killed_at_any_point_recover_to_the_clean_result(
         assert marks == (k + 1) * ROWS - 1  # the watermark is the newest row in the table
     assert kills >= 6
     # files of killed writes never show, and doctor removes none of the committed ones
-    fix = ["doctor", "-p", str(project.root), "--fix", "--min-age", "0"]
-    cleaned = subprocess.run(
-        [sys.executable, "-m", "lakesmith.cli.main", *fix],
-        env=chaos.environment(),
-        capture_output=True,
-        text=True,
-    )
-    assert cleaned.returncode == 0, cleaned.stderr
+    chaos.doctor(project.root, "--fix", "--min-age", "0")
     assert {t: rows(project, t) for t in expected} == expected

@@ -27,6 +27,7 @@ from lakesmith.errors import LakesmithError, WriteError
 from lakesmith.quality.compiler import count_failures_sql, passes, to_polars
 from lakesmith.quality.rules import NotNull
 from lakesmith.synth.spec import SynthSpec
+from lakesmith.testing import hostile
 
 pytestmark = pytest.mark.chaos
 
@@ -34,14 +35,7 @@ FUZZ = settings(
     max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-FRAGMENTS = [
-    '"', "'", "`", "..", "/", "\\", "\x00", "\n", ";", " ", "--", "/*", "*/",
-    "; DROP TABLE t; --", "' OR '1'='1", '" OR 1=1 --', "`; DELETE FROM x; --",
-    "../../etc", "é", "名前", "\u202e", "a", "b_1", "_",
-]  # fmt: skip
-HOSTILE = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=4), min_size=1, max_size=6).map(
-    "".join
-)
+HOSTILE = hostile.HOSTILE_NAMES
 
 
 @FUZZ
@@ -62,10 +56,7 @@ def test_table_names_are_refused_or_stay_inside_the_warehouse(
     assert folder.relative_to(tmp_path.resolve()).parts == ref.parts
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["s.t\nDROP", "s.t\x00", "s..t", "s./t", "s.`t`;DROP", "../s.t", "s.t--", "c.s.t.u", "s.'t'"],
-)
+@pytest.mark.parametrize("name", hostile.CLASSIC_TABLE_NAMES)
 def test_classic_attacks_on_table_names_are_refused(name: str) -> None:
     with pytest.raises(LakesmithError, match="is not a table name"):
         TableRef.parse(name, default_catalog="dev")

@@ -139,6 +139,43 @@ def check_project(
                 )
         issues += report.issues
     issues += _check_cycles(root, project, pipelines)
+    issues += check_engine(pipelines, project.engine)
+    return issues
+
+
+def check_engine(
+    pipelines: list[PipelineFile], engine: str, nodes: set[str] | None = None
+) -> list[ConfigIssue]:
+    """What the nodes ask for that ``engine`` cannot do, one issue per place.
+
+    Run by validation with the project's engine, and again when a run picks another one
+    (``lakesmith run --engine spark``), before any node runs.
+
+    Args:
+        pipelines: the project's pipeline files.
+        engine: the engine that will run them.
+        nodes: only these nodes (a run's selection); default: all.
+    """
+    if engine != "spark":
+        return []
+    issues: list[ConfigIssue] = []
+    for pf in pipelines:
+        report = _Reporter(pf.file, pf.source_map)
+        for i, node, _ in pf.node_positions():
+            if nodes is not None and node.name not in nodes:
+                continue
+            for alias, spec in node.input_specs().items():
+                if isinstance(spec, models.PathInput) and spec.on_bad_records == "quarantine":
+                    report(
+                        ("nodes", i, "inputs", alias, "on_bad_records"),
+                        f"node '{node.name}': on_bad_records: quarantine runs on the embedded "
+                        "engine only, and this project runs on spark (Spark's PERMISSIVE mode "
+                        "would keep invalid UTF-8 as U+FFFD and values of the wrong type as "
+                        "text in good rows)",
+                        "run this project on the embedded engine (engine: polars), or remove "
+                        "on_bad_records and keep the bad rows out of the file upstream",
+                    )
+        issues += report.issues
     return issues
 
 

@@ -124,6 +124,17 @@ def load_project(
     if overlay_file.is_file():
         overlay, osmap, oissues = load_yaml(overlay_file)
         issues += oissues
+        if overlay is not None and not isinstance(overlay, dict):
+            shape = "a list" if isinstance(overlay, list) else "a single value"
+            issues.append(
+                ConfigIssue(
+                    f"config/{env}.yaml must map keys of {PROJECT_FILE} to their values in "
+                    f"this environment, not be {shape}",
+                    file=overlay_file,
+                    line=1,
+                    hint="write keys such as `warehouse: ...` (or leave the file empty)",
+                )
+            )
         if isinstance(overlay, dict) and isinstance(raw, dict):
             raw = deep_merge(raw, overlay)
             smap.update(osmap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,11 +137,33 @@ def format_path(path: KeyPath) -> str:
     return out
 
 
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep_brackets(text: str) -> int | None:
+    """The line where ``[``/``{`` nest deeper than ``MAX_DEPTH``, found without parsing.
+
+    PyYAML's scanner checks every open flow level on each token: a few thousand opening
+    brackets cost seconds before it gives up with a RecursionError. Brackets inside quoted
+    text count too; no real file has a hundred unclosed ones.
+    """
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+        elif depth:
+            depth -= 1
+    return None
+
+
 def load_yaml(file: Path) -> tuple[Any, SourceMap, list[ConfigIssue]]:
     """Parse one YAML file; syntax errors and repeated keys become issues, never exceptions.
 
     Hostile input is bounded: invalid UTF-8, control characters, alias bombs, self-referencing
-    aliases, nesting deeper than ``MAX_DEPTH`` and unreadable scalars each give one issue.
+    aliases, nesting deeper than ``MAX_DEPTH`` (flow brackets are counted before parsing) and
+    unreadable scalars each give one issue.
     """
     smap = SourceMap()
     try:
@@ -154,6 +177,9 @@ def load_yaml(file: Path) -> tuple[Any, SourceMap, list[ConfigIssue]]:
         msg = f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}"
         hint = "save the file as UTF-8"
         return None, smap, [ConfigIssue(msg, file=file, line=line, hint=hint)]
+    if (deep := _too_deep_brackets(text)) is not None:
+        msg = f"values are nested more than {MAX_DEPTH} levels deep"
+        return None, smap, [ConfigIssue(msg, file=file, line=deep, hint="flatten the structure")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

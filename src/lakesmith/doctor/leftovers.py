@@ -68,9 +68,33 @@ def find(
                         "uncommitted_file", path, ref.full_name, stat.st_size, now - stat.st_mtime
                     )
                 )
+    for where, folder in _never_committed(catalog):
+        for path in uncommitted(folder):
+            stat = path.stat()
+            if now - stat.st_mtime >= min_age_s:
+                found.append(
+                    Leftover("uncommitted_file", path, where, stat.st_size, now - stat.st_mtime)
+                )
     found += [x for x in _stale_locks(catalog, streams, now) if x.age_s >= min_age_s]
     found += _checkpoints(catalog, streams, now)
     return found, skipped
+
+
+def _never_committed(catalog: LocalCatalog) -> list[tuple[str, Path]]:
+    """Table folders (``<catalog>/<schema>/<table>``) of a local warehouse without a Delta log.
+
+    The first write of a table killed before its commit leaves its data files in a folder
+    no reader takes for a table. Folders whose name starts with ``_`` or ``.`` (Spark
+    checkpoints) are not table folders.
+    """
+    root = catalog.root.local_path
+    if root is None:
+        return []
+    return [
+        (".".join(folder.relative_to(root).parts), folder)
+        for folder in sorted(root.glob("*/*/*"))
+        if folder.is_dir() and folder.name[0] not in "._" and not (folder / "_delta_log").is_dir()
+    ]
 
 
 def _checkpoints(catalog: LocalCatalog, streams: set[str], now: float) -> list[Leftover]:

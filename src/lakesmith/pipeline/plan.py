@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config import models
+from lakesmith.config.checks import check_engine
 from lakesmith.config.loader import ProjectConfig
 from lakesmith.config.streaming import StreamSource, TableSource
 from lakesmith.config.suggest import did_you_mean
-from lakesmith.errors import LakesmithError
+from lakesmith.errors import ConfigError, LakesmithError
 
 from .graph import dependency_graph, descendants, sql_table_names
 
@@ -86,6 +87,7 @@ def build_plan(
 
     Raises:
         LakesmithError: a selection names an unknown node, tag or pipeline, or selects nothing.
+        ConfigError: a selected node asks for what the project's engine cannot do.
     """
     every = {n.name: (p, n) for p, n in cfg.nodes()}
     catalog = cfg.project.catalog
@@ -124,6 +126,8 @@ def build_plan(
         selected &= {n for n, (_, node) in every.items() if set(tags) & set(node.tags)}
     if not selected:
         raise LakesmithError("the selection matches no node", hint="loosen --node/--from/--tag")
+    if issues := check_engine(cfg.pipelines, cfg.project.engine, selected):
+        raise ConfigError(issues)  # the engine was chosen after validation (run --engine)
 
     planned: dict[str, PlannedNode] = {}
     for name in (n for n in every if n in selected):  # declaration order: stable plans

@@ -36,11 +36,26 @@ def check_dataset(
             f"no generated dataset at {root}",
             hint="generate one first: lakesmith synth generate",
         )
-    spec = SynthSpec.model_validate(json.loads(manifest.read_text())["spec"])
-    tables = {name: pl.scan_delta(str(root / name)) for name in TABLE_NAMES}
+    recorded = json.loads(manifest.read_text())
+    spec = SynthSpec.model_validate(recorded["spec"])
+    tables = {
+        name: pl.scan_delta(str(root / name), version=version)
+        for name, version in manifest_versions(recorded).items()
+    }
     report = validate_dataset(spec, tables)
     paths = {ext: root / f"{REPORT}.{ext}" for ext in ("json", "md", "html")}
     paths["json"].write_text(report.model_dump_json(indent=2))
     paths["md"].write_text(to_markdown(report), encoding="utf-8")
     paths["html"].write_text(to_html(report), encoding="utf-8")
     return report, paths
+
+
+def manifest_versions(manifest: dict) -> dict[str, int | None]:
+    """Each table's Delta version as the manifest recorded it: the dataset's commit point.
+
+    A job commits its tables one by one and writes the manifest last, so a job killed between
+    two commits leaves some tables newer than the manifest. Reading every table at the
+    recorded version gives the last complete dataset, never a mix of two generations.
+    """
+    tables = manifest.get("tables", {})
+    return {name: tables.get(name, {}).get("delta_version") for name in TABLE_NAMES}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -254,7 +255,9 @@ def commit_all(
     seconds = time.perf_counter() - started
     manifest = build_manifest(spec, results, seconds, workers=workers, engine=engine)
     manifest_path = root / MANIFEST
-    manifest_path.write_text(json.dumps(manifest, indent=2))
+    temp = root / f".{MANIFEST}.tmp"  # a kill mid-write must not leave half a manifest
+    temp.write_text(json.dumps(manifest, indent=2))
+    temp.replace(manifest_path)
     return SynthResult(spec, results, seconds, manifest_path, manifest)
 
 
@@ -280,7 +283,17 @@ def _run_blocks(
     # imported, so they start in milliseconds without inheriting this process's threads.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["lakesmith.synth.generator", "lakesmith.synth.writer"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    lifeline, keep_alive = context.Pipe(duplex=False)
+    with (
+        contextlib.closing(lifeline),
+        contextlib.closing(keep_alive),
+        ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_exit_with_parent,
+            initargs=(lifeline,),
+        ) as pool,
+    ):
         pending: set[Future[BlockDone]] = set()
         next_block, done_count = 0, 0
         try:
@@ -305,6 +318,22 @@ def _run_blocks(
                     with contextlib.suppress(Exception):  # a failed block left nothing
                         record(future.result(), None)
             raise
+
+
+def _exit_with_parent(lifeline: Connection) -> None:
+    """Worker initializer: exit as soon as the job's process is gone, even by ``kill -9``.
+
+    Pool workers otherwise outlive a killed parent (they hold their own task queue open, so
+    they never see it close) and keep writing parts into the table folders under the feet of
+    the next run. Only the parent holds the pipe's writing end: its death is EOF here.
+    """
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lakesmith-lifeline", daemon=True).start()
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,39 @@ def environment(fault: str | None = None) -> dict[str, str]:
     if fault:
         env["LAKESMITH_FAULT"] = fault
     return env
+
+
+def kill_at(
+    proc: subprocess.Popen[bytes], deadline: float, *, each: Callable[[], Any] | None = None
+) -> None:
+    """SIGKILL ``proc`` at ``deadline`` (``time.monotonic()``) unless it ended before;
+    ``each`` is called while it runs (say, to note the processes it started)."""
+    while proc.poll() is None and time.monotonic() < deadline:
+        if each is not None:
+            each()
+        time.sleep(0.005)
+    if proc.poll() is None:
+        if each is not None:
+            each()
+        proc.send_signal(signal.SIGKILL)
+
+
+def doctor(project: Path, *args: str) -> dict[str, Any]:
+    """``lakesmith doctor --json`` on ``project`` (extra ``args`` such as ``--fix``), parsed.
+
+    Raises:
+        AssertionError: doctor failed.
+    """
+    command = [sys.executable, "-m", "lakesmith.cli.main", "doctor", "-p", str(project)]
+    done = subprocess.run(
+        [*command, "--json", *args],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def launch(swarm: Swarm, *, in_flight: int, tick: Any = None) -> list[int]:
