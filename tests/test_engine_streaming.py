@@ -15,6 +15,7 @@ from lakesmith.catalog import LocalCatalog, TableRef
 from lakesmith.config.models import AppendWrite, OverwriteWrite, ReplaceWhereWrite
 from lakesmith.engines.duckdb_sql import read_columns
 from lakesmith.engines.polars_engine import PolarsEngine
+from lakesmith.errors import SqlError
 
 ROWS = 300_000  # several streaming batches
 
@@ -94,7 +95,7 @@ def test_sql_reads_only_the_columns_its_query_uses(engine) -> None:
     out = engine.sql("SELECT bucket, count(*) AS n FROM t GROUP BY bucket", {"t": poisoned})
     assert out.collect()["n"].sum() == 1000  # `bad` is never computed
     with pytest.raises(pl.exceptions.InvalidOperationError):  # the input's own error
-        engine.sql("SELECT max(bad) FROM t", {"t": poisoned})
+        engine.sql("SELECT max(bad) FROM t", {"t": poisoned}).collect()
 
 
 SCHEMAS = {"t": ["a", "b", "c", "D"], "u": ["k", "v"]}
@@ -121,3 +122,20 @@ def test_read_columns_finds_what_each_table_gives_the_query(sql, expected) -> No
 def test_read_columns_reads_whole_tables_when_a_column_does_not_resolve() -> None:
     assert read_columns("SELECT nope FROM t", {"t": SCHEMAS["t"]}) == {}
     assert read_columns("SELECT a FROM t", {"t": ["a", "A"]}) == {}  # which one? read both
+
+
+def test_sql_results_are_read_lazily_with_the_columns_asked_for(engine) -> None:
+    out = engine.sql(
+        "SELECT a.id, b.id, a.text FROM t a JOIN t b ON a.id = b.id", {"t": numbers(50)}
+    )
+    assert out.collect_schema().names() == ["id", "id_1", "text"]  # as DuckDB names repeats
+    picked = out.select("id_1").filter(pl.col("id_1") >= 45).collect()  # read by position
+    assert sorted(picked["id_1"]) == [45, 46, 47, 48, 49]
+    assert out.collect().height == out.collect().height == 50  # each read runs the query
+
+
+def test_sql_failing_while_it_runs_is_a_sql_error_when_read(engine) -> None:
+    out = engine.sql("SELECT CAST(text || 'x' AS INT) AS n FROM t", {"t": numbers(10)})
+    with pytest.raises(SqlError, match="SQL failed on the embedded engine") as info:
+        out.collect()
+    assert "transpiled to DuckDB" in info.value.hint

@@ -26,7 +26,8 @@ Spark semantics kept on DuckDB:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -37,6 +38,7 @@ from . import sql_dialect
 from .frame_stream import FrameStream
 
 if TYPE_CHECKING:
+    import duckdb
     from sqlglot import exp
     from sqlglot.optimizer.scope import Scope
 
@@ -51,33 +53,82 @@ def run_sql(
 ) -> pl.LazyFrame:
     """Run one Databricks-dialect SELECT over named frames and catalog tables.
 
+    The query is checked (bound) now and runs when the result is read, batch by batch, with
+    the columns the reader asks for; each read runs it again.
+
     Args:
         query: the SQL, in the Databricks dialect.
         frames: input aliases usable as table names.
         resolve_table: called for every other table name (``schema.table`` or three-part).
 
     Raises:
-        SqlError: the SQL does not parse or DuckDB rejects it; the hint shows what ran.
+        SqlError: the SQL does not parse or DuckDB rejects it; the hint shows what ran. Errors
+            while it runs are raised by the read: SqlError too, or an input's own error.
     """
-    import duckdb
+    from polars.io.plugins import register_io_source
 
     duck_sql, bound = sql_dialect.bind_tables(query, frames, resolve_table, "duckdb")
     columns = read_columns(
         duck_sql, {local: f.collect_schema().names() for local, f in bound.items()}
     )
+    inputs = {
+        local: _utc_wall_clock(frame.select(columns[local]) if local in columns else frame)
+        for local, frame in bound.items()
+    }
+    with _session(duck_sql, inputs) as rel:
+        wide = [i for i, t in enumerate(rel.types) if str(t) in _WIDE_INTEGERS]
+        declared = pl.from_arrow(rel.limit(0).to_arrow_reader().read_all())
+    assert isinstance(declared, pl.DataFrame)
+    empty = _spark_types(declared, wide)
+    names = empty.columns
+    wide_names = [names[i] for i in wide]
+
+    def batches(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        wanted = with_columns if with_columns is not None else names
+        with _session(duck_sql, inputs) as rel:
+            # by position, named as Polars names them: DuckDB may repeat a name (a.id, b.id)
+            rel = rel.project(", ".join(f"#{names.index(c) + 1} AS {_ident(c)}" for c in wanted))
+            if n_rows is not None:
+                rel = rel.limit(n_rows)
+            reader = rel.to_arrow_reader(batch_size or _BATCH_ROWS)
+            for batch in iter(reader.read_next_batch, None):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                frame = _spark_types(frame, [wanted.index(c) for c in wide_names if c in wanted])
+                yield frame if predicate is None else frame.filter(predicate)
+
+    return register_io_source(batches, schema=empty.schema)
+
+
+_BATCH_ROWS = 100_000
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def _session(
+    duck_sql: str, inputs: Mapping[str, pl.LazyFrame]
+) -> Iterator[duckdb.DuckDBPyRelation]:
+    """A connection with the inputs registered as streams and the query bound; DuckDB's
+    errors inside as ``SqlError`` (or the failing input's own error), closed on the way out."""
+    import duckdb
+
     con = duckdb.connect()
     streams: list[FrameStream] = []
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for local, frame in bound.items():
-            narrowed = frame.select(columns[local]) if local in columns else frame
-            streams.append(FrameStream(_utc_wall_clock(narrowed)))
+        for local, frame in inputs.items():
+            streams.append(FrameStream(frame))
             con.register(local, streams[-1])
-        rel = con.sql(duck_sql)
-        wide = [i for i, t in enumerate(rel.types) if str(t) in _WIDE_INTEGERS]
-        df = rel.pl()
-        return _spark_types(df, wide).lazy()
-    except pl.exceptions.InvalidOperationError as exc:
+        yield con.sql(duck_sql)
+    except pl.exceptions.InvalidOperationError as exc:  # _spark_types' cast to BIGINT
         raise SqlError(
             f"an integer aggregate overflows BIGINT: {str(exc).splitlines()[0]}",
             hint="Spark fails the same way; CAST the input to DECIMAL(38, 0) before summing",

@@ -77,7 +77,9 @@ class FrameStream:
                 if table.schema != self.schema:
                     table = table.cast(self.schema)
                 yield from table.to_batches()
-        except BaseException as exc:
+        except GeneratorExit:  # the consumer stopped reading: not the plan's failure
+            raise
+        except BaseException as exc:  # Polars' panics are BaseExceptions
             self.error = exc
             raise
 
