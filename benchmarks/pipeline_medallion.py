@@ -237,9 +237,10 @@ nodes:
 
 
 def run_lakesmith(
-    root: Path, gold: str, engine: str | None = None
+    root: Path, gold: str, engine: str | None = None, listeners: Sequence[Any] = ()
 ) -> tuple[float, dict[str, float]]:
-    """Run silver and one gold node (on ``engine``, default the project's): seconds, nodes."""
+    """Run silver and one gold node (on ``engine``, default the project's): seconds, nodes.
+    ``listeners`` get the runner's events."""
     from lakesmith.config import load_project
     from lakesmith.pipeline.plan import build_plan
     from lakesmith.pipeline.runner import Runner
@@ -248,7 +249,8 @@ def run_lakesmith(
     cfg = load_project(root, "local")
     if engine is not None:
         cfg.project = cfg.project.model_copy(update={"engine": engine})
-    story = Runner(cfg, save=True).run(build_plan(cfg, nodes=["silver_orders", gold]))
+    runner = Runner(cfg, save=True, listeners=listeners)
+    story = runner.run(build_plan(cfg, nodes=["silver_orders", gold]))
     seconds = time.perf_counter() - clock
     if story.status != "succeeded":
         errors = [f"{n.name}: {n.error.message if n.error else n.status}" for n in story.nodes]
@@ -267,7 +269,7 @@ def run_handwritten(orders: Path, customers: Path, out: Path) -> tuple[float, di
     silver = (
         pl.scan_parquet(orders)
         .filter(pl.col("amount").is_not_null())
-        .unique(["order_id"], keep="any")
+        .filter(pl.col("order_id").is_first_distinct().over(order_by="order_id"))  # as lakesmith
         .with_columns(pl.col("status").str.strip_chars().str.to_uppercase().fill_null("UNKNOWN"))
         .join(
             pl.scan_parquet(customers).select("customer_id", "country", "segment"),

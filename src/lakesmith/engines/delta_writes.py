@@ -1,6 +1,8 @@
 """Write modes on delta-rs. Each mode ends in exactly one Delta commit, or none.
 
-The frame arrives collected and Delta-ready; nothing here decides *what* to write, only how.
+The data arrives Delta-ready: collected for merge and scd2 (their key checks and the MERGE
+need every source row), or as a ``FrameStream`` for the other modes, which delta-rs writes
+batch by batch. Nothing here decides *what* to write, only how.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from deltalake.table import TableMerger
 from lakesmith.config import models
 from lakesmith.errors import ConcurrentWriteError, LakesmithError, WriteError, disk_error
 
+from .frame_stream import FrameStream
+
 _T = TypeVar("_T")
+Data = pl.DataFrame | FrameStream
+"""What a write takes: rows in memory, or a plan streamed into the table."""
 Target = str | DeltaTable
 """A table's URI, or the table as loaded when its state was read: delta-rs then checks the
 commit against every commit made since that snapshot."""
@@ -72,7 +78,7 @@ def _commit(metadata: Mapping[str, str] | None, *, creating: bool = False) -> Co
 
 def write(
     uri: str,
-    df: pl.DataFrame,
+    df: Data,
     spec: models.WriteSpec,
     *,
     exists: bool,
@@ -95,7 +101,7 @@ def write(
         ConcurrentWriteError: another writer committed first; retrying may succeed.
     """
     opts = dict(storage_options) if storage_options else None
-    if nul := [c for c in df.columns if "\x00" in c]:  # delta-rs panics on them, uncatchably
+    if nul := [c for c in _columns(df) if "\x00" in c]:  # delta-rs panics on them, uncatchably
         raise WriteError(
             f"column name(s) {nul} hold a NUL character, which Delta cannot store; "
             "nothing was written",
@@ -118,7 +124,7 @@ def write(
 
 def _apply(
     target: Target,
-    df: pl.DataFrame,
+    df: Data,
     spec: models.WriteSpec,
     exists: bool,
     create: bool,
@@ -132,7 +138,7 @@ def _apply(
             mode = "error" if create else "overwrite"
             return _write(target, df, spec, mode, metadata=commit_metadata, opts=opts)
         case models.AppendWrite():
-            if df.height == 0 and exists:
+            if exists and _is_empty(df):
                 return None
             mode = "error" if create else "append"
             return _write(target, df, spec, mode, metadata=commit_metadata, opts=opts)
@@ -148,9 +154,9 @@ def _apply(
                 predicate=predicate,
             )
         case models.MergeWrite():
-            return _merge(target, df, spec, exists, commit_metadata, opts)
+            return _merge(target, _collected(df), spec, exists, commit_metadata, opts)
         case models.Scd2Write():
-            return _scd2(target, df, spec, exists, commit_metadata, opts, run_started)
+            return _scd2(target, _collected(df), spec, exists, commit_metadata, opts, run_started)
     raise AssertionError(f"unhandled write mode {spec.mode}")
 
 
@@ -262,9 +268,24 @@ def retry_conflicts(attempt_write: Callable[[], _T], on_retry: Callable[[int], N
     raise AssertionError("unreachable")
 
 
+def _columns(data: Data) -> list[str]:
+    return data.columns if isinstance(data, pl.DataFrame) else data.schema.names
+
+
+def _is_empty(data: Data) -> bool:
+    return data.height == 0 if isinstance(data, pl.DataFrame) else data.is_empty()
+
+
+def _collected(data: Data) -> pl.DataFrame:
+    """Merge and scd2 sources, which the engine collects before writing."""
+    if not isinstance(data, pl.DataFrame):
+        raise AssertionError("merge and scd2 take a collected frame")
+    return data
+
+
 def _write(
     uri: Target,
-    df: pl.DataFrame,
+    df: Data,
     spec: models.WriteSpec,
     mode: Any,
     *,
@@ -278,7 +299,7 @@ def _write(
         schema_mode = "merge" if spec.schema_evolution else None
     write_deltalake(
         uri,
-        df.to_arrow(),
+        df.to_arrow() if isinstance(df, pl.DataFrame) else df,
         mode=mode,
         partition_by=spec.partition_by or None,
         schema_mode=schema_mode,
@@ -286,7 +307,7 @@ def _write(
         storage_options=None if isinstance(uri, DeltaTable) else opts,
         commit_properties=_commit(metadata, creating=mode == "error"),
     )
-    return {"num_added_rows": df.height}
+    return {"num_added_rows": df.height if isinstance(df, pl.DataFrame) else df.rows}
 
 
 def require_key_columns(columns: list[str], keys: list[str], what: str) -> None:

@@ -5,7 +5,12 @@ Why DuckDB and not Polars SQL: coverage of Spark SQL, not speed. In benchmarks/s
 DuckDB answers all 8 correctly; Polars' SQLContext, given sqlglot's postgres or duckdb
 output, fails 2 (``datediff`` on timestamps does not translate to anything it runs), though it
 is 2-3x faster on the 6 it answers. DuckDB reads Polars frames through Arrow, so SQL and
-Python nodes share the same lazy frames; filters and projections are pushed into them.
+Python nodes share the same lazy frames.
+
+Inputs stream: each frame is narrowed to the columns the query reads and handed to DuckDB as
+an Arrow stream that Polars' streaming engine fills batch by batch (``FrameStream``), instead
+of a frame DuckDB would collect whole. So an aggregate over a 50M-row table holds its groups,
+not the table.
 
 Spark semantics kept on DuckDB:
 
@@ -21,13 +26,21 @@ Spark semantics kept on DuckDB:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from lakesmith.errors import SqlError
 
 from . import sql_dialect
+from .frame_stream import FrameStream
+
+if TYPE_CHECKING:
+    import duckdb
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import Scope
 
 # DuckDB widens integer sums to these; Spark returns BIGINT (and fails on overflow, as the cast)
 _WIDE_INTEGERS = frozenset({"HUGEINT", "UHUGEINT"})
@@ -40,32 +53,89 @@ def run_sql(
 ) -> pl.LazyFrame:
     """Run one Databricks-dialect SELECT over named frames and catalog tables.
 
+    The query is checked (bound) now and runs when the result is read, batch by batch, with
+    the columns the reader asks for; each read runs it again.
+
     Args:
         query: the SQL, in the Databricks dialect.
         frames: input aliases usable as table names.
         resolve_table: called for every other table name (``schema.table`` or three-part).
 
     Raises:
-        SqlError: the SQL does not parse or DuckDB rejects it; the hint shows what ran.
+        SqlError: the SQL does not parse or DuckDB rejects it; the hint shows what ran. Errors
+            while it runs are raised by the read: SqlError too, or an input's own error.
     """
-    import duckdb
+    from polars.io.plugins import register_io_source
 
     duck_sql, bound = sql_dialect.bind_tables(query, frames, resolve_table, "duckdb")
+    columns = read_columns(
+        duck_sql, {local: f.collect_schema().names() for local, f in bound.items()}
+    )
+    inputs = {
+        local: _utc_wall_clock(frame.select(columns[local]) if local in columns else frame)
+        for local, frame in bound.items()
+    }
+    with _session(duck_sql, inputs) as rel:
+        wide = [i for i, t in enumerate(rel.types) if str(t) in _WIDE_INTEGERS]
+        declared = pl.from_arrow(rel.limit(0).to_arrow_reader().read_all())
+    assert isinstance(declared, pl.DataFrame)
+    empty = _spark_types(declared, wide)
+    names = empty.columns
+    wide_names = [names[i] for i in wide]
+
+    def batches(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        wanted = with_columns if with_columns is not None else names
+        with _session(duck_sql, inputs) as rel:
+            # by position, named as Polars names them: DuckDB may repeat a name (a.id, b.id)
+            rel = rel.project(", ".join(f"#{names.index(c) + 1} AS {_ident(c)}" for c in wanted))
+            if n_rows is not None:
+                rel = rel.limit(n_rows)
+            reader = rel.to_arrow_reader(batch_size or _BATCH_ROWS)
+            for batch in iter(reader.read_next_batch, None):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                frame = _spark_types(frame, [wanted.index(c) for c in wide_names if c in wanted])
+                yield frame if predicate is None else frame.filter(predicate)
+
+    return register_io_source(batches, schema=empty.schema)
+
+
+_BATCH_ROWS = 100_000
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def _session(
+    duck_sql: str, inputs: Mapping[str, pl.LazyFrame]
+) -> Iterator[duckdb.DuckDBPyRelation]:
+    """A connection with the inputs registered as streams and the query bound; DuckDB's
+    errors inside as ``SqlError`` (or the failing input's own error), closed on the way out."""
+    import duckdb
+
     con = duckdb.connect()
+    streams: list[FrameStream] = []
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for local, frame in bound.items():
-            con.register(local, _utc_wall_clock(frame))
-        rel = con.sql(duck_sql)
-        wide = [i for i, t in enumerate(rel.types) if str(t) in _WIDE_INTEGERS]
-        df = rel.pl()
-        return _spark_types(df, wide).lazy()
-    except pl.exceptions.InvalidOperationError as exc:
+        for local, frame in inputs.items():
+            streams.append(FrameStream(frame))
+            con.register(local, streams[-1])
+        yield con.sql(duck_sql)
+    except pl.exceptions.InvalidOperationError as exc:  # _spark_types' cast to BIGINT
         raise SqlError(
             f"an integer aggregate overflows BIGINT: {str(exc).splitlines()[0]}",
             hint="Spark fails the same way; CAST the input to DECIMAL(38, 0) before summing",
         ) from exc
     except duckdb.Error as exc:
+        if failed := [s.error for s in streams if s.error is not None]:
+            raise failed[0] from None  # an input failed (a bad file, a cast): its own error
         raise SqlError(
             f"SQL failed on the embedded engine: {str(exc).splitlines()[0]}",
             hint=f"transpiled to DuckDB as: {duck_sql}",
@@ -74,9 +144,61 @@ def run_sql(
         con.close()
 
 
+def read_columns(duck_sql: str, schemas: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """The columns the query reads from each bound table, for the tables where that is
+    certain; a table missing from the answer is read whole.
+
+    sqlglot qualifies every column (expanding ``*``) against the tables' schemas; anything it
+    cannot resolve, or a name matching two columns but for case, leaves the table whole.
+    """
+    from sqlglot import parse_one
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import traverse_scope
+
+    by_lower = {t: {c.lower(): c for c in cols} for t, cols in schemas.items()}
+    unsure = {t for t, cols in schemas.items() if len(by_lower[t]) != len(cols)}
+    try:
+        schema: dict[str, object] = {
+            t: dict.fromkeys(by_lower[t], "INT") for t in schemas if t not in unsure
+        }
+        tree = qualify(parse_one(duck_sql, read="duckdb"), schema=schema, dialect="duckdb")
+        scopes = traverse_scope(tree)
+    except SqlglotError:
+        return {}
+    used: dict[str, set[str]] = {t: set() for t in schemas}
+    for scope in scopes:
+        for column in scope.columns:
+            table = _source_table(scope, column)
+            if table is None:
+                return {}  # a reference this analysis does not follow: read every table whole
+            if table in used:
+                used[table].add(column.name.lower())
+    answer: dict[str, list[str]] = {}
+    for table, names in used.items():
+        if table in unsure or not names.issubset(by_lower[table]):
+            continue
+        keep = [c for c in schemas[table] if c.lower() in names]
+        answer[table] = keep or schemas[table][:1]  # count(*) still needs the rows
+    return answer
+
+
+def _source_table(scope: Scope, column: exp.Column) -> str | None:
+    """The name of the table a qualified column comes from ("" when it comes from a
+    subquery, a CTE or a table function), looked up outwards for correlated references."""
+    from sqlglot import exp
+
+    current: Scope | None = scope
+    while current is not None:
+        source = current.sources.get(column.table)
+        if source is not None:
+            return source.name if isinstance(source, exp.Table) else ""
+        current = current.parent
+    return None
+
+
 def _utc_wall_clock(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Zoned timestamp columns as UTC wall-clock time; lazily, so DuckDB still pushes
-    projections and filters down into the frame."""
+    """Zoned timestamp columns as UTC wall-clock time, lazily."""
     fixes = [
         pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         for name, dtype in frame.collect_schema().items()

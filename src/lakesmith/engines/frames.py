@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
+
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 
 _SIGNED: dict[type[pl.DataType], pl.DataType] = {
     pl.UInt8: pl.Int16(),
@@ -16,8 +18,8 @@ _SIGNED: dict[type[pl.DataType], pl.DataType] = {
 (Polars counts are UInt32, Spark's are bigint; ``sql_type`` names them the same way)."""
 
 
-def delta_ready(df: pl.DataFrame) -> pl.DataFrame:
-    """Make a frame safe for Delta.
+def delta_ready(df: _Frame) -> _Frame:
+    """Make a frame (eager or lazy) safe for Delta.
 
     Naive datetimes become UTC (naive ones would create ``timestamp_ntz`` and raise the
     table protocol); nanoseconds become microseconds (Delta's unit); all-null columns
@@ -25,7 +27,8 @@ def delta_ready(df: pl.DataFrame) -> pl.DataFrame:
     signed ones wide enough for every value (``_SIGNED``).
     """
     fixes: list[pl.Expr] = []
-    for name, dtype in df.schema.items():
+    schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+    for name, dtype in schema.items():
         if (signed := _SIGNED.get(dtype.base_type())) is not None:
             fixes.append(pl.col(name).cast(signed))
             continue

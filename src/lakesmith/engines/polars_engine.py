@@ -16,11 +16,12 @@ import polars as pl
 
 from lakesmith.catalog.local import LocalCatalog
 from lakesmith.catalog.table_ref import TableRef
-from lakesmith.config.models import FileFormat, WriteSpec
+from lakesmith.config.models import FileFormat, MergeWrite, Scd2Write, WriteSpec
 from lakesmith.errors import LakesmithError
 
 from . import delta_writes
 from .base import Schema, WriteResult
+from .frame_stream import FrameStream
 from .frames import delta_ready, schema_of
 
 SAMPLE_LIMIT = 20
@@ -60,7 +61,8 @@ def committed(
 
 
 class PolarsEngine:
-    """Reads lazily, collects once per node, writes with delta-rs."""
+    """Reads lazily; writes with delta-rs, streaming the plan batch by batch into the table
+    (merge and scd2 collect their source first)."""
 
     name = "polars"
 
@@ -153,8 +155,19 @@ class PolarsEngine:
         guard: delta_writes.Guard | None = None,
     ) -> WriteResult:
         """Write one frame; ``app_transaction`` marks the commit and ``guard`` checks it (see
-        ``delta_writes.write``). Other conflicts are retried: each try re-reads the table."""
-        df = delta_ready(frame.collect() if isinstance(frame, pl.LazyFrame) else frame)
+        ``delta_writes.write``). Other conflicts are retried: each try re-reads the table.
+
+        A lazy frame is streamed into overwrite, append and replace_where writes, so memory
+        does not grow with its rows; its plan runs once per try. An error of the plan itself
+        (a bad cast, an unreadable file) is raised as the plan raised it, not as delta-rs's.
+        """
+        df: delta_writes.Data
+        if isinstance(frame, pl.DataFrame):
+            df = delta_ready(frame)
+        elif isinstance(spec, MergeWrite | Scd2Write):
+            df = delta_ready(frame.collect())
+        else:
+            df = FrameStream(delta_ready(frame), sample_limit=SAMPLE_LIMIT)
         where = self.catalog.location(ref)
         if where.local_path is not None:
             where.local_path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,10 +188,15 @@ class PolarsEngine:
                 guard=guard,
             )
 
-        if app_transaction is None and guard is None:
-            metrics = delta_writes.retry_conflicts(attempt, retried.append)
-        else:  # the caller checked the table before writing: on a conflict it must check again
-            metrics = attempt()
+        try:
+            if app_transaction is None and guard is None:
+                metrics = delta_writes.retry_conflicts(attempt, retried.append)
+            else:  # the caller checked the table before writing: on a conflict, check again
+                metrics = attempt()
+        except Exception as exc:
+            if isinstance(df, FrameStream) and df.error is not None and df.error is not exc:
+                raise df.error from None
+            raise
         before = schemas[-1]
         if retried and metrics is not None:
             metrics = {**metrics, "conflicts_retried": len(retried)}
@@ -189,13 +207,17 @@ class PolarsEngine:
             table, version = committed(where.uri, where.storage_options, search)
             version = version if known is None else known
             after = schema_of(pl.scan_delta(table))
+        if isinstance(df, FrameStream):  # what the last try wrote
+            rows, sample = df.rows, df.sample
+        else:
+            rows, sample = df.height, df.head(SAMPLE_LIMIT)
         return WriteResult(
             table=ref,
             mode=spec.mode,
-            rows=df.height,
+            rows=rows,
             version=version,
             schema_before=before,
-            schema_after=after or schema_of(df),
+            schema_after=after or schema_of(sample),
             metrics=metrics or {},
-            sample=df.head(SAMPLE_LIMIT).to_dicts(),
+            sample=sample.to_dicts(),
         )
