@@ -127,7 +127,7 @@ def test_a_crash_at_any_point_loses_and_duplicates_nothing(
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["after_offsets", "after_write"])
+@pytest.mark.parametrize("point", ["after_write"])  # after_offsets: test_streaming_example_crashes
 def test_spark_structured_streaming_recovers_exactly_once(
     point: str, project: Project, make_project: Callable[[str], Project]
 ) -> None:
