@@ -46,7 +46,9 @@ AutoCdcAs = Literal["flow", "snapshot"]
 """How an ``auto_cdc`` node is declared: ``flow``, ``create_auto_cdc_flow`` into a streaming
 table (the table format must support MERGE: Delta, Iceberg); ``snapshot``, a materialized
 view holding each key's newest change by ``sequence_by``, deleted keys left out — SCD 1's
-result recomputed from the whole change table, which any table format can hold."""
+result recomputed from the whole change table, which any table format can hold. Changes
+arriving out of order give the flow's result too: a delete newer than a late change still
+keeps the key out, as the flow's tombstone does."""
 RANK = "__lakesmith_newest"
 
 
