@@ -56,10 +56,9 @@ def lakeflow(
     from dataclasses import replace
 
     from lakesmith.deploy.generate import bundle_root
-    from lakesmith.errors import LakesmithError
     from lakesmith.export import lakeflow as export
 
-    try:
+    def write() -> list[Path]:
         cfg, model = _model(project, env, pipeline)
         root = bundle.resolve() if bundle else bundle_root(cfg.root)
         name = (
@@ -69,12 +68,9 @@ def lakeflow(
         )
         given = {"domain": domain, "source": source, "layer": layer, "asset": asset}
         name = replace(name, **{k: v for k, v in given.items() if v})
-        written = export.write(model, name, root)
-    except LakesmithError as exc:
-        print_error(exc)
-        raise typer.Exit(EXIT_CONFIG) from None
-    for path in written:
-        console.print(f"wrote {path}")
+        return export.write(model, name, root)
+
+    _report(write)
 
 
 @app.command()
