@@ -35,6 +35,7 @@ from rich.console import Console
 
 from lakesmith.config.streaming import duration_seconds
 from lakesmith.streaming.files import ddl
+from lakesmith.testing.landing import land
 
 DATA = Path(__file__).parent / ".data" / "streaming"
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +81,7 @@ def drop(folder: Path, k: int, rows: int) -> None:
         json.dumps({"id": k * rows + i, "name": f"n{i}", "amount": i * 0.5, "seq": k}) + "\n"
         for i in range(rows)
     )
-    tmp = folder / f".f{k:06d}.json"
-    tmp.write_text(text)
-    tmp.rename(folder / f"f{k:06d}.json")
+    land(folder, f"f{k:06d}.json", text)
 
 
 def env() -> dict[str, str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
+from lakesmith.testing.landing import land
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "streaming"
 LANDING = Path("data") / "landing" / "changes"
 
@@ -22,8 +24,7 @@ def copy_example(root: Path) -> Path:
 def feed(folder: Path, files: int = 5, rows: int = 4, first: int = 0) -> None:
     """JSON change files ``first .. first+files-1`` with repeated ids and growing ``seq``;
     some rows delete their id, some have an operation the expectations drop. Each file is
-    written under a hidden name and renamed, so a stream never sees half of one."""
-    folder.mkdir(parents=True, exist_ok=True)
+    landed (:func:`lakesmith.testing.landing.land`), so a stream never sees half of one."""
     for f in range(first, first + files):
         lines = []
         for r in range(rows):
@@ -38,9 +39,7 @@ def feed(folder: Path, files: int = 5, rows: int = 4, first: int = 0) -> None:
                 "seq": i,
             }
             lines.append(json.dumps(row))
-        hidden = folder / f".f{f:03d}.json"
-        hidden.write_text("\n".join(lines) + "\n")
-        hidden.rename(folder / f"f{f:03d}.json")
+        land(folder, f"f{f:03d}.json", "\n".join(lines) + "\n")
 
 
 def rows(frame: pl.DataFrame) -> list[tuple]:

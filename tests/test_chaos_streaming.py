@@ -25,6 +25,7 @@ import pytest
 
 from conftest import Project
 from lakesmith.testing import chaos
+from lakesmith.testing.landing import land
 
 pytestmark = pytest.mark.chaos
 
@@ -60,10 +61,7 @@ def drop(project: Project, k: int) -> set[int]:
         json.dumps({"id": i, "customer": (i * 7) % CUSTOMERS, "seq": i, "v": f"v{i}"}) + "\n"
         for i in ids
     )
-    folder = project.root / "data" / "landing"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f".f{k:03d}.json").write_text(text)
-    (folder / f".f{k:03d}.json").rename(folder / f"f{k:03d}.json")
+    land(project.root / "data" / "landing", f"f{k:03d}.json", text)
     return set(ids)
 
 

@@ -17,6 +17,7 @@ from conftest import Project
 from lakesmith.pipeline.plan import build_plan
 from lakesmith.streaming.execute import app_id
 from lakesmith.streaming.faults import EXIT_CODE, POINTS
+from lakesmith.testing.landing import land
 
 STREAM = """\
 name: ingest
@@ -36,17 +37,13 @@ ROWS_PER_FILE = 3
 
 def drop(project: Project, first: int, count: int, fmt: str = "json") -> None:
     """Files ``first .. first+count-1``, each written under a hidden name, then renamed."""
-    folder = project.root / "data" / "landing"
-    folder.mkdir(parents=True, exist_ok=True)
     for k in range(first, first + count):
         ids = range(k * ROWS_PER_FILE, (k + 1) * ROWS_PER_FILE)
         if fmt == "json":
             text = "".join(json.dumps({"id": i, "v": f"v{i}"}) + "\n" for i in ids)
         else:
             text = "id,v\n" + "".join(f"{i},v{i}\n" for i in ids)
-        tmp = folder / f".f{k:03d}.{fmt}"
-        tmp.write_text(text)
-        tmp.rename(folder / f"f{k:03d}.{fmt}")
+        land(project.root / "data" / "landing", f"f{k:03d}.{fmt}", text)
 
 
 def cli(project: Project, fault: str | None = None, *args: str) -> subprocess.CompletedProcess[str]:
