@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 class DeltaStore(Protocol):
     """Where a Spark engine's Delta tables live: the local warehouse or Unity Catalog."""
 
+    guards_commits: bool
+    """Whether ``write`` takes a ``Guard`` (see ``Engine.guards_commits``)."""
+
     def read(self, ref: TableRef) -> DataFrame: ...
 
     def read_path(self, path: str, storage_options: Mapping[str, str] | None) -> DataFrame: ...
@@ -189,7 +192,7 @@ class SparkEngine:
     @property
     def guards_commits(self) -> bool:
         """Whether writes take a ``Guard`` (the local store does; native Delta does not)."""
-        return bool(getattr(self.store, "guards_commits", False))
+        return self.store.guards_commits
 
     def transaction_version(self, ref: TableRef, app_id: str) -> int | None:
         return self.store.transaction_version(ref, app_id)
