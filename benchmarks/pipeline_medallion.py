@@ -269,7 +269,7 @@ def run_handwritten(orders: Path, customers: Path, out: Path) -> tuple[float, di
     silver = (
         pl.scan_parquet(orders)
         .filter(pl.col("amount").is_not_null())
-        .filter(pl.col("order_id").is_first_distinct().over(order_by="order_id"))  # as lakesmith
+        .filter(pl.col("order_id").is_first_distinct())  # as lakesmith.dedupe.one_per_key
         .with_columns(pl.col("status").str.strip_chars().str.to_uppercase().fill_null("UNKNOWN"))
         .join(
             pl.scan_parquet(customers).select("customer_id", "country", "segment"),

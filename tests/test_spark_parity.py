@@ -364,9 +364,12 @@ def test_sql_and_python_transforms_and_incremental_reads_match(twins: Callable[.
         """\
         import narwhals as nw
 
+        from lakesmith.dedupe import one_per_key
+
         def enrich(events, params):
             return (
-                events.filter(nw.col("kind") != "noise")
+                one_per_key(events, ["kind", "at"])
+                .filter(nw.col("kind") != "noise")
                 .with_columns((nw.col("value") * params["factor"]).alias("scaled"))
                 .group_by("kind")
                 .agg(nw.col("scaled").sum(), nw.len().alias("n"))
@@ -400,16 +403,25 @@ def test_sql_and_python_transforms_and_incremental_reads_match(twins: Callable[.
     seen = pl.DataFrame()
     for start in (0, 4):
         times = [f"2024-03-01 {h:02d}:30:00" for h in range(start, start + 4)]
-        events = pl.DataFrame(
-            {"kind": ["a", "b", "noise", "a"], "value": [1, 2, 3, 4], "at": times}
+        events = pl.DataFrame(  # the last row twice: the Python node keeps one
+            {
+                "kind": ["a", "b", "noise", "a", "a"],
+                "value": [1, 2, 3, 4, 4],
+                "at": [*times, times[-1]],
+            }
         )
         seen = pl.concat([seen, events])  # the file grows; only new rows are read
         for project in (embedded, on_spark):
             project.csv("events.csv", seen)
         stories = run_both(embedded, on_spark)
         assert_same_stories(*stories)
-        assert on_spark.node(stories[1], "bronze").rows_out == 4
+        assert on_spark.node(stories[1], "bronze").rows_out == 5
         assert_same_tables(embedded, on_spark)
+        kept = seen.unique().filter(pl.col("kind") != "noise").group_by("kind").len()
+        assert (
+            embedded.table("silver.kinds").sort("kind")["n"].to_list()
+            == kept.sort("kind")["len"].to_list()
+        )
 
 
 def test_incremental_commits_on_spark_are_guarded_like_embedded_ones(

@@ -6,19 +6,17 @@ lazy frame out, so the same function runs on Polars locally and on Spark on Data
 
 import narwhals as nw
 
+from lakesmith.dedupe import one_per_key
+
 
 def clean_orders(orders: nw.LazyFrame, customers: nw.LazyFrame) -> nw.LazyFrame:
     """Drop orders without an amount, keep one row per order, normalise status, add customer.
 
-    One row per order is kept with a window (first row of each ``order_id``) rather than
-    ``unique(["order_id"], keep="any")``: the same rows, but on Polars 2.1 ``unique`` holds
-    every row it keeps until the end (about 0.3 GiB per million orders, streaming or not),
-    while the window holds the key column and a mask (benchmarks/scale.py).
+    ``one_per_key`` keeps one row per order: the rows of ``unique(["order_id"], keep="any")``
+    (the duplicates are exact copies), for the memory of the keys (lakesmith.dedupe).
     """
-    clean = (
-        orders.filter(~nw.col("amount").is_null())
-        .filter(nw.col("order_id").is_first_distinct().over(order_by="order_id"))
-        .with_columns(nw.col("status").str.strip_chars().str.to_uppercase().fill_null("UNKNOWN"))
+    clean = one_per_key(orders.filter(~nw.col("amount").is_null()), "order_id").with_columns(
+        nw.col("status").str.strip_chars().str.to_uppercase().fill_null("UNKNOWN")
     )
     return clean.join(
         customers.select("customer_id", "country", "segment"), on="customer_id", how="inner"
