@@ -19,7 +19,7 @@ PYTEST_ARGS ?= -n 2
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo demo-azure test check format bench clean chromium azurite
+.PHONY: setup demo demo-azure test test-slow check format bench clean chromium azurite
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -37,8 +37,11 @@ demo: setup  ## run the example customer-360 project on the embedded engine
 demo-azure: setup azurite  ## the same pipeline with its files and tables on ADLS, against Azurite
 	$(BIN)/python examples/azure/run_local.py
 
-test: setup chromium azurite  ## the whole default test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: setup chromium azurite  ## the default test suite: everything but the tests marked slow
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow"
+
+test-slow: setup chromium azurite  ## the tests marked slow (CI runs them after make test)
+	$(BIN)/pytest $(PYTEST_ARGS) -m slow
 
 # The browser test drives Debian's Chromium: Playwright's own browser download is unreachable.
 chromium:

@@ -23,6 +23,7 @@ def test_the_dev_environment_is_valid_without_any_variable() -> None:
     assert {type(a) for a in auths} == {models.KeyVaultAuth}
 
 
+@pytest.mark.slow
 def test_run_local_runs_the_pipeline_on_azurite(tmp_path: Path) -> None:
     copy = tmp_path / "azure"  # the linked customer360 folders become plain copies
     shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns(".lakesmith", "__pycache__"))

@@ -311,6 +311,7 @@ def test_bad_records_of_a_file_on_adls_are_quarantined(
     assert SECOND_KEY not in error.message + (error.hint or "")
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_local_spark_engine_reads_and_writes_adls_tables(lake: Project) -> None:
     """Local Spark has no ADLS filesystem: it reads ADLS tables through delta-rs and writes

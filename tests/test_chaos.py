@@ -22,6 +22,7 @@ from lakesmith.testing import chaos
 pytestmark = pytest.mark.chaos
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_runs_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     swarm = chaos.build(tmp_path / "swarm", 20)
     codes = chaos.launch(swarm, in_flight=20)
@@ -84,6 +85,7 @@ def rows(project: Project, table: str) -> list[tuple[int, str]]:
     return sorted(pl.read_delta(str(path)).rows()) if path.exists() else []
 
 
+@pytest.mark.slow
 def test_runs_killed_at_any_point_recover_to_the_clean_result(
     project: Project, make_project: Callable[[str], Project]
 ) -> None:

@@ -98,6 +98,7 @@ def rows(project: Project, name: str) -> list[tuple[Any, ...]]:
     return [] if frame is None else sorted(frame.select(sorted(frame.columns)).rows())
 
 
+@pytest.mark.slow
 def test_streaming_runs_killed_at_random_moments_lose_and_duplicate_nothing(
     project: Project, make_project: Callable[[str], Project]
 ) -> None:

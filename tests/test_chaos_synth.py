@@ -142,6 +142,7 @@ def current_files(root: Path) -> set[Path]:
     }
 
 
+@pytest.mark.slow
 def test_generation_killed_at_random_points_recovers_to_the_clean_tables(
     project: Project, make_project: Callable[[str], Project]
 ) -> None:

@@ -166,6 +166,7 @@ def example(root: Path) -> Project:
     return Project(root)
 
 
+@pytest.mark.slow
 def test_customer360_gives_the_same_tables_run_after_run(spark: Any, tmp_path: Path) -> None:
     embedded, on_spark = example(tmp_path / "embedded"), example(tmp_path / "spark")
     first = run_both(embedded, on_spark)
@@ -247,6 +248,7 @@ def sales(rows: list[tuple[int, str, float, str]], extra: bool = False) -> pl.Da
     return frame.with_columns(channel=pl.lit("web")) if extra else frame
 
 
+@pytest.mark.slow
 def test_every_write_mode_gives_the_same_tables(twins: Callable[..., Any]) -> None:
     embedded, on_spark = twins()
     batches = [

@@ -67,6 +67,7 @@ def crash_and_recover(
     return crashed, clean
 
 
+@pytest.mark.slow
 def test_the_example_survives_a_crash_at_every_point(tmp_path: Path) -> None:
     crashed, clean = crash_and_recover(tmp_path, EMBEDDED, None)
     assert run(crashed) == 0  # nothing new: nothing changes
