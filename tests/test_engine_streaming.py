@@ -13,8 +13,8 @@ from deltalake import DeltaTable
 
 from lakesmith.catalog import LocalCatalog, TableRef
 from lakesmith.config.models import AppendWrite, OverwriteWrite, ReplaceWhereWrite
-from lakesmith.engines.duckdb_sql import read_columns
 from lakesmith.engines.polars_engine import PolarsEngine
+from lakesmith.engines.sql_reads import QueryReads
 from lakesmith.errors import SqlError
 
 ROWS = 300_000  # several streaming batches
@@ -122,6 +122,12 @@ def test_read_columns_finds_what_each_table_gives_the_query(sql, expected) -> No
 def test_read_columns_reads_whole_tables_when_a_column_does_not_resolve() -> None:
     assert read_columns("SELECT nope FROM t", {"t": SCHEMAS["t"]}) == {}
     assert read_columns("SELECT a FROM t", {"t": ["a", "A"]}) == {}  # which one? read both
+
+
+def read_columns(sql: str, schemas: dict[str, list[str]]) -> dict[str, list[str]]:
+    return QueryReads(
+        sql, {t: dict.fromkeys(cols, pl.Int64()) for t, cols in schemas.items()}
+    ).columns()
 
 
 def test_sql_results_are_read_lazily_with_the_columns_asked_for(engine) -> None:

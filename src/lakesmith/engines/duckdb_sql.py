@@ -7,10 +7,11 @@ output, fails 2 (``datediff`` on timestamps does not translate to anything it ru
 is 2-3x faster on the 6 it answers. DuckDB reads Polars frames through Arrow, so SQL and
 Python nodes share the same lazy frames.
 
-Inputs stream: each frame is narrowed to the columns the query reads and handed to DuckDB as
-an Arrow stream that Polars' streaming engine fills batch by batch (``FrameStream``), instead
-of a frame DuckDB would collect whole. So an aggregate over a 50M-row table holds its groups,
-not the table.
+Inputs stream: each frame is narrowed to the columns the query reads, filtered by its simple
+WHERE predicates (``sql_reads``: Polars then skips Delta partitions and files by their
+statistics) and handed to DuckDB as an Arrow stream that Polars' streaming engine fills batch
+by batch (``FrameStream``), instead of a frame DuckDB would collect whole. So an aggregate
+over a 50M-row table holds its groups, not the table.
 
 Spark semantics kept on DuckDB:
 
@@ -36,11 +37,10 @@ from lakesmith.errors import SqlError
 
 from . import sql_dialect
 from .frame_stream import FrameStream
+from .sql_reads import QueryReads
 
 if TYPE_CHECKING:
     import duckdb
-    from sqlglot import exp
-    from sqlglot.optimizer.scope import Scope
 
 # DuckDB widens integer sums to these; Spark returns BIGINT (and fails on overflow, as the cast)
 _WIDE_INTEGERS = frozenset({"HUGEINT", "UHUGEINT"})
@@ -68,11 +68,14 @@ def run_sql(
     from polars.io.plugins import register_io_source
 
     duck_sql, bound = sql_dialect.bind_tables(query, frames, resolve_table, "duckdb")
-    columns = read_columns(
-        duck_sql, {local: f.collect_schema().names() for local, f in bound.items()}
-    )
+    reads = QueryReads(duck_sql, {local: f.collect_schema() for local, f in bound.items()})
+    columns, filters = reads.columns(), reads.filters()
     inputs = {
-        local: _utc_wall_clock(frame.select(columns[local]) if local in columns else frame)
+        local: _utc_wall_clock(
+            (frame.filter(filters[local]) if local in filters else frame).select(
+                columns.get(local, pl.all())
+            )
+        )
         for local, frame in bound.items()
     }
     with _session(duck_sql, inputs) as rel:
@@ -142,59 +145,6 @@ def _session(
         ) from exc
     finally:
         con.close()
-
-
-def read_columns(duck_sql: str, schemas: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """The columns the query reads from each bound table, for the tables where that is
-    certain; a table missing from the answer is read whole.
-
-    sqlglot qualifies every column (expanding ``*``) against the tables' schemas; anything it
-    cannot resolve, or a name matching two columns but for case, leaves the table whole.
-    """
-    from sqlglot import parse_one
-    from sqlglot.errors import SqlglotError
-    from sqlglot.optimizer.qualify import qualify
-    from sqlglot.optimizer.scope import traverse_scope
-
-    by_lower = {t: {c.lower(): c for c in cols} for t, cols in schemas.items()}
-    unsure = {t for t, cols in schemas.items() if len(by_lower[t]) != len(cols)}
-    try:
-        schema: dict[str, object] = {
-            t: dict.fromkeys(by_lower[t], "INT") for t in schemas if t not in unsure
-        }
-        tree = qualify(parse_one(duck_sql, read="duckdb"), schema=schema, dialect="duckdb")
-        scopes = traverse_scope(tree)
-    except SqlglotError:
-        return {}
-    used: dict[str, set[str]] = {t: set() for t in schemas}
-    for scope in scopes:
-        for column in scope.columns:
-            table = _source_table(scope, column)
-            if table is None:
-                return {}  # a reference this analysis does not follow: read every table whole
-            if table in used:
-                used[table].add(column.name.lower())
-    answer: dict[str, list[str]] = {}
-    for table, names in used.items():
-        if table in unsure or not names.issubset(by_lower[table]):
-            continue
-        keep = [c for c in schemas[table] if c.lower() in names]
-        answer[table] = keep or schemas[table][:1]  # count(*) still needs the rows
-    return answer
-
-
-def _source_table(scope: Scope, column: exp.Column) -> str | None:
-    """The name of the table a qualified column comes from ("" when it comes from a
-    subquery, a CTE or a table function), looked up outwards for correlated references."""
-    from sqlglot import exp
-
-    current: Scope | None = scope
-    while current is not None:
-        source = current.sources.get(column.table)
-        if source is not None:
-            return source.name if isinstance(source, exp.Table) else ""
-        current = current.parent
-    return None
 
 
 def _utc_wall_clock(frame: pl.LazyFrame) -> pl.LazyFrame:
