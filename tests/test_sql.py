@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from conftest import PROJECT_YAML
 from lakesmith.catalog import LocalCatalog, TableRef
 from lakesmith.config.models import OverwriteWrite
 from lakesmith.engines.polars_engine import PolarsEngine
 from lakesmith.engines.sql_dialect import parse, referenced_tables
-from lakesmith.errors import SqlError, TableNotFound
+from lakesmith.errors import ConfigError, SqlError, TableNotFound
 
 EVENTS = pl.LazyFrame(
     {
@@ -132,3 +133,45 @@ def test_dates_do_not_depend_on_the_machine_time_zone(engine, monkeypatch) -> No
     assert month == datetime(2024, 3, 1, tzinfo=UTC)
     assert day == date(2024, 3, 1)
     assert text == "2024-03-01 02:00:00"
+
+
+# --- the DuckDB a SQL node runs in ------------------------------------------------------------
+
+
+def test_a_sql_node_runs_within_the_projects_duckdb_memory_limit(project, monkeypatch) -> None:
+    monkeypatch.chdir(project.root / "..")
+    project.write(
+        "lakesmith.yaml",
+        PROJECT_YAML + "duckdb: {memory_limit: 64MB}\n",
+    )
+    project.parquet("keys.parquet", pl.DataFrame({"k": range(2_000_000)}))
+    project.pipeline(
+        """\
+        name: main
+        nodes:
+          - name: settings
+            transform:
+              sql: |
+                SELECT current_setting('memory_limit') AS memory,
+                       current_setting('temp_directory') AS spill
+            write: {table: meta.duckdb, mode: overwrite}
+          - name: grouped
+            inputs: {keys: {connection: files, path: keys.parquet}}
+            transform:
+              sql: SELECT k % 1000000 AS g, count(*) AS n, max(k) AS top FROM keys GROUP BY 1
+            write: {table: meta.grouped, mode: overwrite}
+        """
+    )
+    assert project.run().status == "succeeded"
+    settings = project.table("meta.duckdb").row(0, named=True)
+    assert settings["memory"] == "61.0 MiB"  # DuckDB shows 64MB in MiB
+    assert settings["spill"] == str(project.root / ".lakesmith" / "tmp")
+    grouped = project.table("meta.grouped")
+    assert (grouped.height, grouped["n"].sum()) == (1_000_000, 2_000_000)
+    assert not (project.root / ".." / ".tmp").exists()  # DuckDB's default spill folder
+
+
+def test_a_memory_limit_duckdb_cannot_read_is_a_config_error(project) -> None:
+    project.write("lakesmith.yaml", PROJECT_YAML + "duckdb: {memory_limit: lots}\n")
+    with pytest.raises(ConfigError, match=r"duckdb\.memory_limit"):
+        project.config()

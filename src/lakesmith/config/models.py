@@ -176,6 +176,27 @@ class SparkSettings(Strict):
     )
 
 
+class DuckDbSettings(Strict):
+    """``duckdb:``: the DuckDB each SQL node of the embedded engine runs its query in.
+
+    Each SQL node has its own DuckDB, so ``memory_limit`` holds per node (``max_workers``
+    nodes may run at once). Past it DuckDB spills joins, aggregates and sorts to
+    ``temp_directory`` instead of failing; a query whose state cannot spill fails with
+    DuckDB's out-of-memory error.
+    """
+
+    memory_limit: str | None = Field(
+        default=None,
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="per SQL node, e.g. 2GB (default: DuckDB's, 80% of the machine's memory)",
+    )
+    temp_directory: str = Field(
+        default=".lakesmith/tmp",
+        min_length=1,
+        description="where SQL nodes spill, relative to the project folder",
+    )
+
+
 class LlmSettings(Strict):
     """``llm:``: an OpenAI-compatible chat endpoint agents may use to improve their results.
 
@@ -200,6 +221,7 @@ class Project(Strict):
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
     engine: EngineName = "polars"
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    duckdb: DuckDbSettings = Field(default_factory=DuckDbSettings)
     catalog: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="default catalog")
     warehouse: TableStorage = Field(
         default="warehouse",

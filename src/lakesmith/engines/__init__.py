@@ -35,4 +35,8 @@ def default_engine(
         return SparkEngine.start(cfg, secrets=secrets)
     from .polars_engine import PolarsEngine
 
-    return PolarsEngine(project_catalog(cfg, secrets), cfg.project.catalog)
+    duck = cfg.project.duckdb
+    settings = {"temp_directory": str(cfg.root / duck.temp_directory)}
+    if duck.memory_limit is not None:
+        settings["memory_limit"] = duck.memory_limit
+    return PolarsEngine(project_catalog(cfg, secrets), cfg.project.catalog, duckdb=settings)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -50,6 +51,8 @@ def run_sql(
     query: str,
     frames: Mapping[str, pl.LazyFrame],
     resolve_table: Callable[[str], pl.LazyFrame],
+    *,
+    settings: Mapping[str, str] | None = None,
 ) -> pl.LazyFrame:
     """Run one Databricks-dialect SELECT over named frames and catalog tables.
 
@@ -60,6 +63,8 @@ def run_sql(
         query: the SQL, in the Databricks dialect.
         frames: input aliases usable as table names.
         resolve_table: called for every other table name (``schema.table`` or three-part).
+        settings: DuckDB settings of the query's connection (``memory_limit``,
+            ``temp_directory``); otherwise DuckDB's defaults.
 
     Raises:
         SqlError: the SQL does not parse or DuckDB rejects it; the hint shows what ran. Errors
@@ -78,7 +83,8 @@ def run_sql(
         )
         for local, frame in bound.items()
     }
-    with _session(duck_sql, inputs) as rel:
+    config = dict(settings or {})
+    with _session(duck_sql, inputs, config) as rel:
         wide = [i for i, t in enumerate(rel.types) if str(t) in _WIDE_INTEGERS]
         declared = pl.from_arrow(rel.limit(0).to_arrow_reader().read_all())
     assert isinstance(declared, pl.DataFrame)
@@ -93,7 +99,7 @@ def run_sql(
         batch_size: int | None,
     ) -> Iterator[pl.DataFrame]:
         wanted = with_columns if with_columns is not None else names
-        with _session(duck_sql, inputs) as rel:
+        with _session(duck_sql, inputs, config) as rel:
             # by position, named as Polars names them: DuckDB may repeat a name (a.id, b.id)
             rel = rel.project(", ".join(f"#{names.index(c) + 1} AS {_ident(c)}" for c in wanted))
             if n_rows is not None:
@@ -117,13 +123,19 @@ def _ident(name: str) -> str:
 
 @contextmanager
 def _session(
-    duck_sql: str, inputs: Mapping[str, pl.LazyFrame]
+    duck_sql: str, inputs: Mapping[str, pl.LazyFrame], config: Mapping[str, str]
 ) -> Iterator[duckdb.DuckDBPyRelation]:
     """A connection with the inputs registered as streams and the query bound; DuckDB's
-    errors inside as ``SqlError`` (or the failing input's own error), closed on the way out."""
+    errors inside as ``SqlError`` (or the failing input's own error), closed on the way out.
+
+    ``config`` sets the connection (memory limit, spill folder). Without a spill folder an
+    in-memory DuckDB spills to ``.tmp`` under the working directory, wherever that is."""
     import duckdb
 
-    con = duckdb.connect()
+    if spill := config.get("temp_directory"):
+        Path(spill).parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last
+    options: dict[str, bool | float | int | list[str] | str] = dict(config)
+    con = duckdb.connect(config=options)
     streams: list[FrameStream] = []
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -66,9 +66,18 @@ class PolarsEngine:
 
     name = "polars"
 
-    def __init__(self, catalog: LocalCatalog, default_catalog: str) -> None:
+    def __init__(
+        self,
+        catalog: LocalCatalog,
+        default_catalog: str,
+        *,
+        duckdb: Mapping[str, str] | None = None,
+    ) -> None:
+        """``duckdb``: settings of the DuckDB each SQL node runs in (``memory_limit``,
+        ``temp_directory``: the project's ``duckdb:``)."""
         self.catalog = catalog
         self.default_catalog = default_catalog
+        self.duckdb = dict(duckdb or {})
 
     def read_table(self, ref: TableRef) -> pl.LazyFrame:
         where = self.catalog.require(ref)
@@ -107,7 +116,7 @@ class PolarsEngine:
     def sql(self, query: str, frames: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         from .duckdb_sql import run_sql
 
-        return run_sql(query, frames, self._resolve)
+        return run_sql(query, frames, self._resolve, settings=self.duckdb)
 
     def _resolve(self, name: str) -> pl.LazyFrame:
         return self.read_table(TableRef.parse(name, default_catalog=self.default_catalog))
