@@ -25,7 +25,7 @@ RUN = oe.RunInfo("r1", "p", "local", "polars", "local", datetime.now(UTC))
 
 
 def skipped(i: int) -> oe.NodeSkipped:
-    return oe.NodeSkipped(RUN, f"n{i}", "main", "test")
+    return oe.NodeSkipped(run=RUN, node=f"n{i}", pipeline="main", reason="test")
 
 
 class Recording:

@@ -66,40 +66,56 @@ class ErrorInfo:
     hint: str = ""
 
 
-@dataclass(frozen=True)
-class RunStarted:
-    kind: ClassVar[str] = "run.started"
+@dataclass(frozen=True, kw_only=True)
+class _RunEvent:
+    """What every event carries: its run, and when it happened."""
+
+    kind: ClassVar[str]
     run: RunInfo
-    nodes: tuple[str, ...]
     time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class RunCompleted:
+@dataclass(frozen=True, kw_only=True)
+class _NodeEvent(_RunEvent):
+    node: str
+    pipeline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _NodeOutcome(_NodeEvent):
+    """A node that ran to the end, well or not: what it read and wrote, and how long."""
+
+    duration_s: float
+    attempts: int
+    inputs: tuple[Dataset, ...]
+    output: Dataset
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(_RunEvent):
+    kind: ClassVar[str] = "run.started"
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCompleted(_RunEvent):
     kind: ClassVar[str] = "run.completed"
-    run: RunInfo
     duration_s: float
     counts: dict[str, int]
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class RunFailed:
+@dataclass(frozen=True, kw_only=True)
+class RunFailed(_RunEvent):
     kind: ClassVar[str] = "run.failed"
-    run: RunInfo
     status: Literal["failed", "interrupted"]
     duration_s: float
     counts: dict[str, int]
     failed_nodes: tuple[str, ...]
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class NodeStarted:
+@dataclass(frozen=True, kw_only=True)
+class NodeStarted(_NodeEvent):
     kind: ClassVar[str] = "node.started"
-    run: RunInfo
-    node: str
-    pipeline: str
     attempt: int
     inputs: tuple[Dataset, ...]
     output: Dataset
@@ -107,89 +123,56 @@ class NodeStarted:
     """the node's Databricks SQL, when its transform is SQL"""
     sources: dict[str, Dataset] = field(default_factory=dict)
     """inputs by the name the SQL uses for them (input alias or table name)"""
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class NodeRetrying:
+@dataclass(frozen=True, kw_only=True)
+class NodeRetrying(_NodeEvent):
     kind: ClassVar[str] = "node.retrying"
-    run: RunInfo
-    node: str
-    pipeline: str
     attempt: int
     error: str
     delay_s: float
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class RuleResults:
+@dataclass(frozen=True, kw_only=True)
+class RuleResults(_NodeEvent):
     """The quality gate's rules or a streaming table's expectations, for one node's output."""
 
     kind: ClassVar[str] = "node.rules"
-    run: RunInfo
-    node: str
-    pipeline: str
     dataset: Dataset
     results: tuple[RuleOutcome, ...]
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class DatasetStatistics:
+@dataclass(frozen=True, kw_only=True)
+class DatasetStatistics(_NodeEvent):
     """What a node wrote: rows, the Delta version it committed and the table's schema."""
 
     kind: ClassVar[str] = "node.dataset"
-    run: RunInfo
-    node: str
-    pipeline: str
     dataset: Dataset
     rows: int | None
     version: int | None
     schema: tuple[tuple[str, str], ...]
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class NodeCompleted:
+@dataclass(frozen=True, kw_only=True)
+class NodeCompleted(_NodeOutcome):
     kind: ClassVar[str] = "node.completed"
-    run: RunInfo
-    node: str
-    pipeline: str
     status: Literal["succeeded", "no_new_data"]
-    duration_s: float
-    attempts: int
     rows_in: int | None
     rows_out: int | None
-    inputs: tuple[Dataset, ...]
-    output: Dataset
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class NodeFailed:
+@dataclass(frozen=True, kw_only=True)
+class NodeFailed(_NodeOutcome):
     kind: ClassVar[str] = "node.failed"
-    run: RunInfo
-    node: str
-    pipeline: str
-    duration_s: float
-    attempts: int
     error: ErrorInfo
-    inputs: tuple[Dataset, ...]
-    output: Dataset
-    time: datetime = field(default_factory=_now)
 
 
-@dataclass(frozen=True)
-class NodeSkipped:
+@dataclass(frozen=True, kw_only=True)
+class NodeSkipped(_NodeEvent):
     """Not run because an upstream node failed."""
 
     kind: ClassVar[str] = "node.skipped"
-    run: RunInfo
-    node: str
-    pipeline: str
     reason: str
-    time: datetime = field(default_factory=_now)
 
 
 Event = (

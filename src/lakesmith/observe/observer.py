@@ -54,12 +54,20 @@ class RunObserver:
         if self.run is not None:
             counts = story.counts()
             if story.status == "succeeded":
-                self.dispatcher.publish(oe.RunCompleted(self.run, story.duration_s, counts))
+                self.dispatcher.publish(
+                    oe.RunCompleted(run=self.run, duration_s=story.duration_s, counts=counts)
+                )
             else:
                 failed = tuple(n.name for n in story.nodes if n.status == "failed")
                 status = "interrupted" if story.status == "interrupted" else "failed"
                 self.dispatcher.publish(
-                    oe.RunFailed(self.run, status, story.duration_s, counts, failed)
+                    oe.RunFailed(
+                        run=self.run,
+                        status=status,
+                        duration_s=story.duration_s,
+                        counts=counts,
+                        failed_nodes=failed,
+                    )
                 )
         return self.dispatcher.close()
 
@@ -67,7 +75,7 @@ class RunObserver:
         if isinstance(event, pe.RunStarted):
             s = event.story
             self.run = oe.RunInfo(s.run_id, s.project, s.env, s.engine, s.platform, s.started_at)
-            return [oe.RunStarted(self.run, tuple(event.order))]
+            return [oe.RunStarted(run=self.run, nodes=tuple(event.order))]
         run = self.run
         if run is None:
             return []
@@ -80,14 +88,26 @@ class RunObserver:
             sql = sql_text(pn.node, self.cfg.root)
             return [
                 oe.NodeStarted(
-                    run, pn.name, pn.pipeline, event.attempt, inputs, output, sql, sources
+                    run=run,
+                    node=pn.name,
+                    pipeline=pn.pipeline,
+                    attempt=event.attempt,
+                    inputs=inputs,
+                    output=output,
+                    sql=sql,
+                    sources=sources,
                 )
             ]
         if isinstance(event, pe.NodeRetrying):
             pipeline = self.plan.nodes[event.node].pipeline
             return [
                 oe.NodeRetrying(
-                    run, event.node, pipeline, event.attempt, redact(event.error), event.delay_s
+                    run=run,
+                    node=event.node,
+                    pipeline=pipeline,
+                    attempt=event.attempt,
+                    error=redact(event.error),
+                    delay_s=event.delay_s,
                 )
             ]
         if isinstance(event, pe.NodeFinished):
@@ -95,13 +115,14 @@ class RunObserver:
         return []  # RunFinished: ``finish`` publishes the outcome once the story is complete
 
     def _finished(self, run: oe.RunInfo, report: NodeReport) -> list[oe.Event]:
+        where = {"run": run, "node": report.name, "pipeline": report.pipeline}
         if report.status == "skipped":
-            return [oe.NodeSkipped(run, report.name, report.pipeline, report.skipped_because)]
+            return [oe.NodeSkipped(**where, reason=report.skipped_because)]
         inputs, output = self.datasets.of(self.plan.nodes[report.name])
         out: list[oe.Event] = []
         rules = rule_outcomes(report)
         if rules:
-            out.append(oe.RuleResults(run, report.name, report.pipeline, output, rules))
+            out.append(oe.RuleResults(**where, dataset=output, results=rules))
         rows = report.rows_out
         if rows is None and report.streaming is not None:
             rows = report.streaming.rows
@@ -109,9 +130,16 @@ class RunObserver:
             schema = tuple((c, t) for c, t in report.schema_)
             out.append(
                 oe.DatasetStatistics(
-                    run, report.name, report.pipeline, output, rows, report.version, schema
+                    **where, dataset=output, rows=rows, version=report.version, schema=schema
                 )
             )
+        ran = {
+            **where,
+            "duration_s": report.duration_s,
+            "attempts": report.attempts,
+            "inputs": inputs,
+            "output": output,
+        }
         if report.status == "failed":
             error = report.error
             info = oe.ErrorInfo(
@@ -119,33 +147,11 @@ class RunObserver:
                 message=redact(error.message) if error else "failed",
                 hint=redact(error.hint) if error else "",
             )
-            out.append(
-                oe.NodeFailed(
-                    run,
-                    report.name,
-                    report.pipeline,
-                    report.duration_s,
-                    report.attempts,
-                    info,
-                    inputs,
-                    output,
-                )
-            )
+            out.append(oe.NodeFailed(**ran, error=info))
         else:
             status: Any = report.status
             out.append(
-                oe.NodeCompleted(
-                    run,
-                    report.name,
-                    report.pipeline,
-                    status,
-                    report.duration_s,
-                    report.attempts,
-                    report.rows_in,
-                    rows,
-                    inputs,
-                    output,
-                )
+                oe.NodeCompleted(**ran, status=status, rows_in=report.rows_in, rows_out=rows)
             )
         return out
 
