@@ -5,14 +5,19 @@ tombstones' commit changes nothing. Real delta-rs tables, real runs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+from deltalake import DeltaTable
 
 from conftest import Project
+from lakesmith.pipeline.plan import build_plan
+from lakesmith.pipeline.runner import Runner
 from lakesmith.streaming.faults import EXIT_CODE
+from lakesmith.streaming.loop import run_loop
 from lakesmith.streaming.tombstones import SEQUENCE
 from test_streaming_exactly_once import CDC, changes, cli
 
@@ -24,13 +29,15 @@ def customers(project: Project) -> list[tuple]:
     return sorted(project.table("silver.customers").rows())
 
 
+def store(project: Project) -> Path:
+    return project.root / "warehouse/main/_lakesmith/_cdc_tombstones/ingest.customers"
+
+
 def tombstones(project: Project) -> list[tuple]:
     """The stream's tombstones as (key, delete's sequence); none before the first delete."""
-    folder = project.root / "warehouse" / "main" / "_lakesmith" / "_cdc_tombstones"
-    store = folder / "ingest.customers"
-    if not (store / "_delta_log").is_dir():
+    if not (store(project) / "_delta_log").is_dir():
         return []
-    return sorted(pl.read_delta(str(store)).select("id", SEQUENCE).rows())
+    return sorted(pl.read_delta(str(store(project))).select("id", SEQUENCE).rows())
 
 
 def deleted_then_late(project: Project) -> None:
@@ -130,9 +137,16 @@ def test_a_crash_between_the_merge_and_the_tombstones_changes_nothing(
     assert commits["outcome"].to_list() == ["committed", "already_in_table", "committed"]
 
 
-def test_the_store_lives_under_the_system_schema(project: Project) -> None:
+def test_the_stream_loop_compacts_the_tombstones(project: Project) -> None:
     project.pipeline(CDC)
-    changes(project, "c1.json", (1, None, 1, "DELETE"))
-    project.run()
-    store = Path(project.root, "warehouse/main/_lakesmith/_cdc_tombstones/ingest.customers")
-    assert (store / "_delta_log").is_dir()
+    for k in range(3):  # one tombstone commit, and one small file, per batch
+        changes(project, f"c{k}.json", (k, None, 1, "DELETE"))
+        project.run()
+    assert len(DeltaTable(str(store(project))).file_uris()) == 3
+    changes(project, "c3.json", (3, None, 1, "DELETE"))
+    cfg = project.config()  # one cycle that takes a batch, then compacts
+    run_loop(Runner(cfg), build_plan(cfg), interval=None, stop=threading.Event(), compact_every=1)
+    table = DeltaTable(str(store(project)))
+    assert "OPTIMIZE" in [h["operation"] for h in table.history()]
+    assert len(table.file_uris()) < 4
+    assert tombstones(project) == [(0, 1), (1, 1), (2, 1), (3, 1)]
