@@ -15,8 +15,9 @@ next to its Spark checkpoint folder. Per batch ``b``:
 
 A crash between 2 and 3 leaves ``b`` in the table, not in the tombstones: the re-run sees
 the tombstones' app transaction behind, reads ``b`` again, skips the table's write and
-plans from the same tombstones as the first try. A tombstone commit for ``b`` means step 2
-is done, so that batch is not written again even when its MERGE changed nothing.
+plans from the same tombstones as the first try (only the retention's cutoff has moved). A
+tombstone commit for ``b`` means step 2 is done, so ``b`` is not written again even when
+its MERGE committed nothing.
 """
 
 from __future__ import annotations
