@@ -45,12 +45,12 @@ def snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-def failed_write(uri: str) -> None:
+def failed_write(uri: str, rows: pl.DataFrame | None = None) -> None:
     """A real delta-rs write whose commit fails after its data file is written: a stale
     snapshot and an app transaction another writer used meanwhile."""
     stale = DeltaTable(uri)
     txn = lambda v: CommitProperties(app_transactions=[Transaction(app_id="x", version=v)])  # noqa: E731
-    frame = pl.DataFrame({"id": [99], "v": ["lost"]}).to_arrow()
+    frame = (rows if rows is not None else pl.DataFrame({"id": [99], "v": ["lost"]})).to_arrow()
     write_deltalake(uri, frame, mode="append", commit_properties=txn(1))
     with pytest.raises(CommitFailedError):
         write_deltalake(stale, frame, mode="append", commit_properties=txn(2))
@@ -104,3 +104,32 @@ def test_doctor_lists_then_removes_leftovers_and_keeps_the_table(project: Projec
     again = json.loads(doctor(project, "--json", "--min-age", "0").stdout)["leftovers"]
     assert [x["kind"] for x in again] == ["stream_checkpoint"]  # reported, never deleted
     assert pl.read_delta(str(offsets))["stream_id"].to_list() == ["old.feed"]
+
+
+def test_doctor_knows_auto_cdc_tombstones(project: Project) -> None:
+    """A stream's tombstone table is its state, not a leftover; a removed stream's is listed
+    (never deleted) like its checkpoint, and a failed tombstone write's file is found."""
+    from test_streaming_exactly_once import CDC, changes
+
+    project.pipeline(CDC)
+    changes(project, "c1.json", (1, "ann", 1, "INSERT"))
+    changes(project, "c2.json", (2, None, 1, "DELETE"))
+    assert project.run().status == "succeeded"
+    folder = project.root / "warehouse" / "main" / "_lakesmith" / "_cdc_tombstones"
+    store = folder / "ingest.customers"
+    assert (store / "_delta_log").is_dir()
+    clean = json.loads(doctor(project, "--json", "--min-age", "0").stdout)
+    assert clean["leftovers"] == []
+
+    failed_write(str(store), pl.read_delta(str(store)))
+    gone = folder / "old.feed"
+    write_deltalake(str(gone), pl.DataFrame({"id": [1]}))
+    report = json.loads(doctor(project, "--json", "--min-age", "0").stdout)
+    assert {(x["kind"], x["where"]) for x in report["leftovers"]} == {
+        ("uncommitted_file", "main/_lakesmith/_cdc_tombstones/ingest.customers"),
+        ("stream_checkpoint", "old.feed"),
+    }
+    assert doctor(project, "--fix", "--min-age", "0").returncode == 0
+    assert (gone / "_delta_log").is_dir()  # reported, never deleted
+    after = json.loads(doctor(project, "--json", "--min-age", "0").stdout)["leftovers"]
+    assert [x["kind"] for x in after] == ["stream_checkpoint"]

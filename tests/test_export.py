@@ -302,6 +302,23 @@ def test_sdp_auto_cdc_as_a_flow_for_tables_that_merge(
     assert result.exit_code == 2 and "snapshot" in result.output
 
 
+def test_the_tombstone_retention_becomes_lakeflows_table_property(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = example / "pipelines" / "customers.yaml"
+    text = pipeline.read_text()
+    cdc_line = "      except_column_list: [op]\n"
+    assert cdc_line in text
+    pipeline.write_text(text.replace(cdc_line, cdc_line + "      tombstone_retention: 7 days\n"))
+    out = tmp_path / "sdp"
+    args = ["export", "sdp", "customers", "-p", str(example), "--out", str(out)]
+    assert runner.invoke(app, [*args, "--auto-cdc", "flow"]).exit_code == 0
+    recorder = Recorder()
+    _import(out / "transformations" / "customers.py", recorder, monkeypatch, example)
+    silver = recorder.outputs["crm.silver_customers"]
+    assert silver.table_properties == {"pipelines.cdc.tombstoneGCThresholdInSeconds": "604800"}
+
+
 STREAM_SQL_NODE = """
   - name: big_changes
     kind: streaming_table

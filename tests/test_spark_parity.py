@@ -594,3 +594,28 @@ def test_streaming_example_gives_the_same_tables_exactly_once(spark: Any, tmp_pa
     third = run_both(embedded, on_spark)  # nothing new
     assert on_spark.node(third[1], "bronze_changes").rows_in in (0, None)
     same_tables()
+
+
+def test_auto_cdc_tombstones_on_spark_keep_a_late_change_out(
+    twins: Callable[[str], tuple[Project, Project]],
+) -> None:
+    """A Spark file stream's micro-batches reach the embedded auto_cdc batch: the same
+    tombstones (in the Spark stream's own store) keep a change older than a delete out."""
+    from test_streaming_exactly_once import CDC, changes
+
+    embedded, on_spark = twins(PROJECT_YAML)
+    batches = [
+        [(1, "ann", 1, "INSERT"), (2, "bob", 1, "INSERT")],
+        [(1, None, 5, "DELETE")],
+        [(1, "late", 3, "UPDATE"), (2, "bobby", 2, "UPDATE")],
+    ]
+    for k, batch in enumerate(batches):
+        for project in (embedded, on_spark):
+            project.pipeline(CDC)
+            changes(project, f"c{k}.json", *batch)
+        stories = run_both(embedded, on_spark)
+        assert [s.status for s in stories] == ["succeeded", "succeeded"]
+    for project in (embedded, on_spark):
+        assert sorted(project.table("silver.customers").rows()) == [(2, "bobby", 2)]
+    store = on_spark.root / "warehouse/main/_lakesmith/_cdc_tombstones/ingest.customers@spark"
+    assert pl.read_delta(str(store))["id"].to_list() == [1]

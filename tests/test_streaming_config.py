@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Project
-from lakesmith.config.streaming import FileSource, IntervalTrigger, duration_seconds
+from lakesmith.config.streaming import AutoCdc, FileSource, IntervalTrigger, duration_seconds
 from lakesmith.pipeline.plan import build_plan
 from test_config import SIMPLE, errors_of, line_of, one
 
@@ -66,6 +66,7 @@ def test_trigger_defaults_to_available_now_and_reads_durations(project: Project)
     assert project.config().pipelines[0].pipeline.trigger == "available_now"
     assert duration_seconds("1s") == 1 and duration_seconds("2 minutes") == 120
     assert duration_seconds("100ms") == pytest.approx(0.1)
+    assert duration_seconds("2 days") == 172800  # Lakeflow's tombstone retention
     with pytest.raises(ValueError, match="not a duration"):
         duration_seconds("soon")
 
@@ -190,3 +191,41 @@ def test_streaming_rules_between_valid_fields(project: Project) -> None:
         one(issues, key, text)
     assert len(issues) == len(expected), "\n".join(map(str, issues))
     assert one(issues, "nodes[0].write.mode", "merge").line == line_of(file, "mode: merge")
+
+
+def test_tombstone_retention_is_a_positive_duration_for_deletes(project: Project) -> None:
+    cdc = "{keys: [id], sequence_by: seq, apply_as_deletes: \"op = 'D'\""
+    project.pipeline(
+        f"""\
+        name: p
+        nodes:
+          - name: a
+            kind: streaming_table
+            source: {{files: a, format: json, connection: files}}
+            auto_cdc: {cdc}, tombstone_retention: 3 days}}
+            write: {{table: silver.a}}
+          - name: b
+            kind: streaming_table
+            source: {{files: b, format: json, connection: files}}
+            auto_cdc: {cdc}, tombstone_retention: soon}}
+            write: {{table: silver.b}}
+          - name: c
+            kind: streaming_table
+            source: {{files: c, format: json, connection: files}}
+            auto_cdc: {{keys: [id], sequence_by: seq, tombstone_retention: 0s}}
+            write: {{table: silver.c}}
+          - name: d
+            kind: streaming_table
+            source: {{files: d, format: json, connection: files}}
+            auto_cdc: {{keys: [id], sequence_by: seq, tombstone_retention: 1h}}
+            write: {{table: silver.d}}
+        """
+    )
+    issues = errors_of(project.root)
+    one(issues, "nodes[1].auto_cdc.tombstone_retention", "'soon' is not a duration")
+    one(issues, "nodes[2].auto_cdc.tombstone_retention", "must be longer than zero")
+    one(issues, "nodes[3].auto_cdc.tombstone_retention", "this auto_cdc deletes none")
+    assert len(issues) == 3, "\n".join(map(str, issues))
+    three_days = AutoCdc(keys=["id"], sequence_by="seq", tombstone_retention="3 days")
+    assert three_days.tombstone_retention_seconds == 3 * 86400
+    assert AutoCdc(keys=["id"], sequence_by="seq").tombstone_retention == "2 days"

@@ -25,6 +25,7 @@ EMBEDDED = [  # every point once, in either stream
     ("mid_file", "bronze_changes"),
     ("after_write", "silver_customers"),
     ("after_commit_log", "bronze_changes"),
+    ("before_tombstones", "silver_customers"),  # auto_cdc: its MERGE done, tombstones not
 ]
 SPARK = [("after_offsets", "bronze_changes")]
 """On Spark the file stream is Structured Streaming, killed inside foreachBatch; the table

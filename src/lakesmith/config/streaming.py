@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -33,6 +34,7 @@ _UNIT_SECONDS = {
     **dict.fromkeys(("s", "sec", "second", "seconds"), 1.0),
     **dict.fromkeys(("m", "min", "minute", "minutes"), 60.0),
     **dict.fromkeys(("h", "hour", "hours"), 3600.0),
+    **dict.fromkeys(("d", "day", "days"), 86400.0),
 }
 
 SQL_TYPES = (
@@ -52,7 +54,7 @@ _DECIMAL = re.compile(r"^decimal\(\s*\d+\s*,\s*\d+\s*\)$")
 
 
 def duration_seconds(text: str) -> float:
-    """``1s``, ``500ms``, ``2 minutes`` ... as seconds.
+    """``1s``, ``500ms``, ``2 minutes``, ``2 days`` ... as seconds.
 
     Raises:
         ValueError: not a duration.
@@ -60,7 +62,9 @@ def duration_seconds(text: str) -> float:
     match = _DURATION.match(text)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNIT_SECONDS:
-        raise ValueError(f"'{text}' is not a duration; write e.g. 500ms, 1s, 30 seconds, 5m or 1h")
+        raise ValueError(
+            f"'{text}' is not a duration; write e.g. 500ms, 1s, 30 seconds, 5m, 1h or 2 days"
+        )
     return float(match.group(1)) * _UNIT_SECONDS[unit]
 
 
@@ -81,6 +85,16 @@ def check_sql_type(column: str, text: str) -> str:
     )
 
 
+def _positive_duration(value: str) -> str:
+    if duration_seconds(value) <= 0:
+        raise ValueError(f"'{value}' must be longer than zero")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_positive_duration)]
+"""A duration longer than zero, as written (``1s``, ``2 days``): :func:`duration_seconds`."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -89,14 +103,7 @@ class IntervalTrigger(Strict):
     """At most one micro-batch per ``interval``, started as soon as new input is there
     (Lakeflow ``pipelines.trigger.interval``; see ``streaming.loop``)."""
 
-    interval: str
-
-    @field_validator("interval")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if duration_seconds(value) <= 0:
-            raise ValueError("the interval must be longer than zero")
-        return value
+    interval: Duration
 
     @property
     def seconds(self) -> float:
@@ -173,8 +180,17 @@ StreamSource = Annotated[
 ]
 
 
+TOMBSTONE_RETENTION = "2 days"
+"""Lakeflow's default for ``pipelines.cdc.tombstoneGCThresholdInSeconds`` (172800 s)."""
+
+
 class AutoCdc(Strict):
-    """Apply a change stream to the table (Lakeflow ``create_auto_cdc_flow``)."""
+    """Apply a change stream to the table (Lakeflow ``create_auto_cdc_flow``).
+
+    With SCD 1 a delete removes the row, and with it the sequence the table knew: a
+    tombstone keeps the delete's sequence for ``tombstone_retention``, so an older change
+    of that key arriving in a later batch stays ignored (``streaming.tombstones``).
+    """
 
     keys: list[str] = Field(min_length=1)
     sequence_by: str = Field(min_length=1, description="orders the changes of one key")
@@ -188,6 +204,15 @@ class AutoCdc(Strict):
     track_history_column_list: list[str] | None = Field(
         default=None, description="SCD 2: columns whose change opens a version; default all"
     )
+    tombstone_retention: Duration = Field(
+        default=TOMBSTONE_RETENTION,
+        description="SCD 1: how long a deleted key keeps ignoring older changes that arrive "
+        "late (Lakeflow pipelines.cdc.tombstoneGCThresholdInSeconds)",
+    )
+
+    @property
+    def tombstone_retention_seconds(self) -> float:
+        return duration_seconds(self.tombstone_retention)
 
 
 class _OnViolation(BaseModel):

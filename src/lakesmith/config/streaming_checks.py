@@ -154,6 +154,14 @@ def _auto_cdc(at: KeyPath, node: models.Node) -> Iterator[Finding]:
             "track_history_column_list needs stored_as_scd_type: 2",
             "SCD type 1 keeps no history; set stored_as_scd_type: 2 or remove the list",
         )
+    if "tombstone_retention" in cdc.model_fields_set and (
+        cdc.stored_as_scd_type == 2 or not cdc.apply_as_deletes
+    ):
+        yield (
+            (*where, "tombstone_retention"),
+            "tombstone_retention keeps deleted keys, and this auto_cdc deletes none",
+            "it applies to stored_as_scd_type: 1 with apply_as_deletes; remove it otherwise",
+        )
     schema = node.source.schema_ if isinstance(node.source, FileSource) else None
     if schema is not None and node.transform is None:  # else the columns are the transform's
         wanted = [*cdc.keys, cdc.sequence_by, *(cdc.track_history_column_list or [])]

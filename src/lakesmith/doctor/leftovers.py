@@ -3,7 +3,8 @@
 A write killed before its commit leaves Parquet files in the table folder that no reader
 ever sees (so they are harmless but take space); a synth job killed mid-way leaves its parts
 and temporary files the same way. A stream removed from the project leaves its lock file and
-its checkpoint (rows in ``_lakesmith.stream_offsets``, a Spark checkpoint folder).
+its checkpoint (rows in ``_lakesmith.stream_offsets``, a Spark checkpoint folder, its
+auto_cdc tombstones under ``_lakesmith/_cdc_tombstones``).
 Files younger than the safety age are never touched: a writer may be about to commit them.
 """
 
@@ -68,7 +69,7 @@ def find(
                         "uncommitted_file", path, ref.full_name, stat.st_size, now - stat.st_mtime
                     )
                 )
-    for where, folder in _never_committed(catalog):
+    for where, folder in [*_never_committed(catalog), *_tombstone_stores(catalog)]:
         for path in uncommitted(folder):
             stat = path.stat()
             if now - stat.st_mtime >= min_age_s:
@@ -97,13 +98,33 @@ def _never_committed(catalog: LocalCatalog) -> list[tuple[str, Path]]:
     ]
 
 
+def _stream_folders(catalog: LocalCatalog, kind: str) -> list[Path]:
+    """Per-stream folders of a kind under each catalog's ``_lakesmith`` schema: Spark
+    checkpoints, auto_cdc tombstones (a Delta table each, named by stream id)."""
+    from lakesmith.catalog.local import SYSTEM_SCHEMA
+
+    root = catalog.root.local_path
+    if root is None:
+        return []
+    return [f for f in sorted(root.glob(f"*/{SYSTEM_SCHEMA}/{kind}/*")) if f.is_dir()]
+
+
+def _tombstone_stores(catalog: LocalCatalog) -> list[tuple[str, Path]]:
+    """auto_cdc tombstone tables: not catalog tables, yet their writes can leave files too."""
+    from lakesmith.streaming.tombstones import FOLDER
+
+    return [("/".join(f.parts[-4:]), f) for f in _stream_folders(catalog, FOLDER)]
+
+
 def _checkpoints(catalog: LocalCatalog, streams: set[str], now: float) -> list[Leftover]:
-    """Checkpoints of stream ids the project does not have (embedded and local Spark)."""
+    """Checkpoints of stream ids the project does not have (embedded and local Spark): the
+    offsets and commits rows, the Spark checkpoint folder and the auto_cdc tombstones."""
     import polars as pl
 
     from lakesmith.catalog.local import SYSTEM_SCHEMA
     from lakesmith.streaming.checkpoint import OFFSETS
     from lakesmith.streaming.spark import CHECKPOINTS, ENGINE_SUFFIX
+    from lakesmith.streaming.tombstones import FOLDER
 
     found: list[Leftover] = []
     for ref in catalog.list_tables(system=True):
@@ -114,12 +135,10 @@ def _checkpoints(catalog: LocalCatalog, streams: set[str], now: float) -> list[L
         for stream_id in ids.to_list():
             if stream_id not in streams:
                 found.append(Leftover("stream_checkpoint", path, stream_id, 0, 0.0))
-    if catalog.root.local_path is not None:
-        pattern = f"*/{SYSTEM_SCHEMA}/{CHECKPOINTS}/*"
-        for folder in sorted(catalog.root.local_path.glob(pattern)):
-            if folder.is_dir() and folder.name.removesuffix(ENGINE_SUFFIX) not in streams:
-                age = now - folder.stat().st_mtime
-                found.append(Leftover("stream_checkpoint", folder, folder.name, 0, age))
+    for folder in [*_stream_folders(catalog, CHECKPOINTS), *_stream_folders(catalog, FOLDER)]:
+        if folder.name.removesuffix(ENGINE_SUFFIX) not in streams:
+            age = now - folder.stat().st_mtime
+            found.append(Leftover("stream_checkpoint", folder, folder.name, 0, age))
     return found
 
 

@@ -108,6 +108,10 @@ def _cdc_flow(ds: Dataset) -> str:
     table_kwargs = [("name", string(ds.table))]
     if ds.comment:
         table_kwargs.append(("comment", string(ds.comment, 4, keyword=True)))
+    if "tombstone_retention" in cdc.model_fields_set:  # else Lakeflow's default, the same
+        seconds = str(round(cdc.tombstone_retention_seconds))
+        properties = {"pipelines.cdc.tombstoneGCThresholdInSeconds": seconds}
+        table_kwargs.append(("table_properties", literal(properties, 4)))
     return (
         call("dp.create_streaming_table", (), table_kwargs)
         + "\n"

@@ -2,7 +2,8 @@
 
 The batch keeps each key's newest change (by ``sequence_by``); a change matching
 ``apply_as_deletes`` deletes its key. Older changes than the table already holds are ignored
-(SCD 1 compares ``sequence_by`` when the table stores it). The writes themselves are
+(SCD 1 compares ``sequence_by`` when the table stores it), and so are changes older than a
+key's delete in an earlier batch (``tombstones``). The writes themselves are
 ``engines.delta_writes``' merge and scd2 modes.
 """
 
@@ -25,7 +26,8 @@ DELETE_FLAG = "__lakesmith_delete"
 
 
 def stage(batch: pl.DataFrame, cdc: AutoCdc, engine: Engine) -> pl.DataFrame:
-    """Each key's newest change, with the delete flag, without the except columns.
+    """Each key's newest change, with the delete flag (and still every column: the
+    tombstones need ``sequence_by`` even when the table does not store it; ``for_table``).
 
     Raises:
         WriteError: a key or the sequence column is missing, or the delete condition fails.
@@ -38,10 +40,14 @@ def stage(batch: pl.DataFrame, cdc: AutoCdc, engine: Engine) -> pl.DataFrame:
         ).collect()
     else:
         flagged = batch.with_columns(pl.lit(False).alias(DELETE_FLAG))
-    newest = flagged.sort(cdc.sequence_by, maintain_order=True).unique(
+    return flagged.sort(cdc.sequence_by, maintain_order=True).unique(
         cdc.keys, keep="last", maintain_order=True
     )
-    return newest.drop([c for c in cdc.except_column_list if c in newest.columns])
+
+
+def for_table(staged: pl.DataFrame, cdc: AutoCdc) -> pl.DataFrame:
+    """The staged changes without the except columns: what the MERGE takes."""
+    return staged.drop([c for c in cdc.except_column_list if c in staged.columns])
 
 
 def write_spec(

@@ -10,14 +10,17 @@ The protocol, per batch ``b`` of stream ``<pipeline>.<node>``:
 
 A crash anywhere leaves ``b`` either committed in the table (found by step 3 on restart) or
 not at all (Delta commits are atomic); a restart first re-runs a pending batch with the files
-recorded in step 1, then plans new ones. So no row is lost and none is written twice.
+recorded in step 1, then plans new ones. So no row is lost and none is written twice. An
+``auto_cdc`` stream that deletes commits its tombstones after step 3 with the same app
+transaction (``tombstones``): a batch is in the table once its tombstones hold it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +48,7 @@ from .faults import fault, node_scope
 from .files import FileStream
 from .lock import exclusive, lock_folder
 from .tables import TableStream
+from .tombstones import Tombstones, for_stream
 
 BATCH_KEY = "lakesmith.stream.batch_id"
 SOURCE_VERSION_KEY = "lakesmith.stream.source_version"
@@ -194,10 +198,14 @@ class Batch:
             source_version=offset.end_version,
             outcome="recovered" if recovered else "committed",
         )
-        if self._already_in_table(offset.batch_id):
+        tombstones = self.tombstones
+        # the tombstones commit after the table: holding the batch, they vouch for it too
+        recorded = tombstones is not None and tombstones.recorded(offset.batch_id)
+        in_table = recorded or self._already_in_table(offset.batch_id)
+        if in_table:
             out.outcome = "already_in_table"
-        else:
-            self._write(offset, out)
+        if not in_table or (tombstones is not None and not recorded):  # something left to do
+            self._write(offset, out, in_table=in_table)
             fault("after_write", offset.batch_id, self.pn.node.name)
         self.checkpoint.commit(
             offset.batch_id,
@@ -209,6 +217,17 @@ class Batch:
         )
         fault("after_commit_log", offset.batch_id, self.pn.node.name)
         self.report.streaming.batches.append(out)
+
+    @cached_property
+    def tombstones(self) -> Tombstones | None:
+        """The stream's auto_cdc tombstones (None: its auto_cdc deletes nothing)."""
+        return for_stream(
+            self.pn.node.auto_cdc,
+            self.engine.catalog,
+            self.pn.target.catalog,
+            self.checkpoint.stream_id,
+            self.app,
+        )
 
     def _already_in_table(self, batch_id: int) -> bool:
         """Whether the table's log holds this batch's app transaction (a crash after the
@@ -223,7 +242,9 @@ class Batch:
         done = table.transaction_version(self.app)
         return done is not None and done >= batch_id
 
-    def _write(self, offset: Offset, out: BatchReport) -> None:
+    def _write(self, offset: Offset, out: BatchReport, *, in_table: bool) -> None:
+        """Read, transform, check and write one batch; ``in_table``: the table holds it, only
+        its tombstones are left to record (a crash came in between)."""
         node, ref = self.pn.node, self.pn.target
         with node_scope(node.name):
             rows = self.stream.read(offset)
@@ -239,8 +260,13 @@ class Batch:
         out.dropped = output.height - kept.height
         # columns come and go between files (Auto Loader's addNewColumns): merge schemas
         spec: models.WriteSpec = node.write.model_copy(update={"schema_evolution": True})
+        plan, now = None, datetime.now(UTC)
         if node.auto_cdc is not None:
             kept = cdc.stage(kept, node.auto_cdc, self.engine)
+            if self.tombstones is not None:
+                plan = self.tombstones.plan(kept, now)
+                kept = plan.kept
+            kept = cdc.for_table(kept, node.auto_cdc)
             columns = cdc.table_columns(kept)
             spec = cdc.write_spec(node.auto_cdc, node.write.table, columns)
             if isinstance(spec, models.Scd2Write):
@@ -256,13 +282,30 @@ class Batch:
         }
         if offset.end_version is not None:  # Delta-to-Delta progress, atomic with the data
             metadata[SOURCE_VERSION_KEY] = str(offset.end_version)
+        if not in_table:
+            self._commit(kept, spec, metadata, offset.batch_id, out)
+        if plan is not None:
+            assert self.tombstones is not None
+            fault("before_tombstones", offset.batch_id, node.name)
+            self.tombstones.commit(plan.tombstones, offset.batch_id, now)
+
+    def _commit(
+        self,
+        kept: pl.DataFrame,
+        spec: models.WriteSpec,
+        metadata: dict[str, str],
+        batch_id: int,
+        out: BatchReport,
+    ) -> None:
+        """The table's write of the batch, with its app transaction."""
+        ref = self.pn.target
         written = self.engine.write(
             kept,
             ref,
             spec,
             commit_metadata=metadata,
             run_started=self.ctx.run_started,
-            app_transaction=(self.app, offset.batch_id),
+            app_transaction=(self.app, batch_id),
         )
         out.rows_written = written.rows if written.committed else 0
         out.version = written.version

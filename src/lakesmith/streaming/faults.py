@@ -16,14 +16,16 @@ from typing import Literal, get_args
 
 StreamPoint = Literal["after_offsets", "mid_file", "after_write", "after_commit_log"]
 BatchPoint = Literal["before_commit", "after_commit"]
-FaultPoint = StreamPoint | BatchPoint
+CdcPoint = Literal["before_tombstones"]
+FaultPoint = StreamPoint | BatchPoint | CdcPoint
 POINTS: tuple[str, ...] = get_args(StreamPoint)
 BATCH_POINTS: tuple[str, ...] = get_args(BatchPoint)
 """after_offsets: the batch is planned, nothing read; mid_file: half of the batch's files are
 read; after_write: the table holds the batch, the commits log does not; after_commit_log: the
 batch is complete. Batch nodes: before_commit: the output is computed, nothing written;
 after_commit: the target table holds the commit (and its watermark), the watermark mirror and
-the story do not."""
+the story do not. An auto_cdc stream that deletes: before_tombstones: the table holds the
+batch, its tombstones do not."""
 EXIT_CODE = 137
 
 _ARMED = os.environ.get("LAKESMITH_FAULT", "")

@@ -20,9 +20,10 @@ Triggers:
 - ``continuous``: the next cycle as soon as the last one ends and a source has new input.
 - ``available_now`` (``interval`` None): one cycle that drains everything, then stop.
 
-Between cycles the loop compacts the small files of every streaming table (and of the
-checkpoint tables) once it has taken ``compact_every`` batches. Stopping is cooperative: the
-caller sets ``stop``; an idle loop stops at once, a cycle in progress finishes first.
+Between cycles the loop compacts the small files of every streaming table (and of its
+auto_cdc tombstones and the checkpoint tables) once it has taken ``compact_every`` batches.
+Stopping is cooperative: the caller sets ``stop``; an idle loop stops at once, a cycle in
+progress finishes first.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from lakesmith.catalog.local import SYSTEM_SCHEMA
 from lakesmith.catalog.table_ref import TableRef
 from lakesmith.config.streaming import IntervalTrigger
 
+from . import tombstones
 from .checkpoint import COMMITS, OFFSETS
 from .watch import SourceWatch
 
@@ -163,7 +165,8 @@ def _account(status: LoopStatus, story: RunStory) -> None:
 
 def _compact(runner: Runner, plan: Plan, status: LoopStatus, every: int) -> None:
     """Compact each streaming table that took ``every`` batches since its last compaction,
-    and then the checkpoint tables of its catalog (one small file per batch, too)."""
+    its auto_cdc tombstones, and then the checkpoint tables of its catalog (one small file
+    per batch, too)."""
     from deltalake import DeltaTable
 
     catalog = getattr(runner.engine, "catalog", None)
@@ -173,7 +176,11 @@ def _compact(runner: Runner, plan: Plan, status: LoopStatus, every: int) -> None
     for name, node in status.nodes.items():
         if node.since_compaction < every:
             continue
-        target = plan.nodes[name].target
+        pn = plan.nodes[name]
+        target = pn.target
+        store = tombstones.location(catalog, target.catalog, f"{pn.pipeline}.{pn.name}")
+        if DeltaTable.is_deltatable(store.uri, storage_options=store.storage_options):
+            DeltaTable(store.uri, storage_options=store.storage_options).optimize.compact()
         refs = [target] + [TableRef(target.catalog, SYSTEM_SCHEMA, t) for t in (OFFSETS, COMMITS)]
         for ref in refs:
             if ref in checkpoints or not catalog.exists(ref):
