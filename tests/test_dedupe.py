@@ -19,8 +19,8 @@ ROWS = pl.DataFrame(
 )
 
 
-def keep(keys: str | list[str]) -> pl.DataFrame:
-    return nw.to_native(one_per_key(nw.from_native(ROWS.lazy()), keys).collect())
+def keep(keys: str | list[str], **latest: str | list[str]) -> pl.DataFrame:
+    return nw.to_native(one_per_key(nw.from_native(ROWS.lazy()), keys, **latest).collect())
 
 
 def test_one_row_per_key_and_every_row_is_an_input_row() -> None:
@@ -34,9 +34,25 @@ def test_several_keys_match_unique() -> None:
     assert_frame_equal(keep(["order_id", "shop"]), expected)
 
 
+def test_latest_by_keeps_the_rows_narwhals_unique_keeps_last() -> None:
+    frame = nw.from_native(ROWS.lazy())
+    for by in (["amount"], ["shop", "amount"]):
+        expected = frame.unique(["order_id"], keep="last", order_by=by).collect().to_native()
+        assert_frame_equal(keep("order_id", latest_by=by), expected, check_row_order=False)
+
+
+def test_latest_by_prefers_a_value_to_null_and_keeps_one_of_equal_rows() -> None:
+    rows = pl.LazyFrame({"k": [1, 1, 1, 2, 2], "at": [None, 3, 3, None, None], "n": range(5)})
+    kept = nw.to_native(one_per_key(nw.from_native(rows), "k", latest_by="at").collect())
+    assert kept.sort("k").select("k", "at").rows() == [(1, 3), (2, None)]
+    assert kept["n"].is_in([1, 2, 3, 4]).all()
+
+
 def test_a_missing_key_or_none_is_a_clear_error() -> None:
     with pytest.raises(nw.exceptions.ColumnNotFoundError, match=r"no column 'id'.*order_id"):
         keep(["id"])
+    with pytest.raises(nw.exceptions.ColumnNotFoundError, match=r"no column 'seen'"):
+        keep("order_id", latest_by="seen")
     with pytest.raises(ValueError, match="at least one key"):
         keep([])
 

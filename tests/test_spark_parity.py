@@ -370,7 +370,7 @@ def test_sql_and_python_transforms_and_incremental_reads_match(twins: Callable[.
 
         def enrich(events, params):
             return (
-                one_per_key(events, ["kind", "at"])
+                one_per_key(events, ["kind", "at"], latest_by="value")
                 .filter(nw.col("kind") != "noise")
                 .with_columns((nw.col("value") * params["factor"]).alias("scaled"))
                 .group_by("kind")
