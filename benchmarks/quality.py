@@ -25,7 +25,8 @@ import numpy as np
 import polars as pl
 
 from lakesmith.quality import rules as r
-from lakesmith.quality.evaluate import evaluate, split
+from lakesmith.quality.evaluate import evaluate
+from lakesmith.quality.flags import split
 
 ROWS = 10_000_000
 DATA = Path(__file__).parent / ".data" / "quality_10m.parquet"

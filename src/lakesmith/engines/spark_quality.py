@@ -8,7 +8,7 @@ query (``count_failures_sql``); failing samples are fetched only for rules that 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +16,13 @@ from lakesmith.errors import LakesmithError
 from lakesmith.quality import rules as r
 from lakesmith.quality.compiler import Pred, count_failures_sql, passes, to_sql
 from lakesmith.quality.evaluate import (
-    FAILED_RULES,
     SAMPLE,
     QualityResult,
     assemble,
     query_inputs,
     rule_columns,
 )
+from lakesmith.quality.flags import FAILED_RULES
 
 from .spark_engine import quote
 from .spark_sql import run_sql
@@ -66,14 +66,21 @@ def evaluate(
     )
 
 
-def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Rows passing every row-level rule, and the rest with the names of the rules they broke.
+def split(
+    rules: r.RuleSet, frame: DataFrame, names: Collection[str] | None = None
+) -> tuple[DataFrame, DataFrame]:
+    """Rows passing every row-level rule (of ``names``, if given), and the rest with the
+    names of the rules they broke.
 
     Both are lazy: one projection computes each rule's pass flag, two filters split on them.
     """
     from pyspark.sql import functions as F
 
-    row_rules = [(n, rule) for n, rule in rules.named() if isinstance(rule, r.ROW_CHECKS)]
+    row_rules = [
+        (n, rule)
+        for n, rule in rules.named()
+        if isinstance(rule, r.ROW_CHECKS) and (names is None or n in names)
+    ]
     columns = [quote(c) for c in frame.columns]
     if not row_rules:
         return frame, frame.limit(0).withColumn(FAILED_RULES, F.array().cast("array<string>"))
@@ -88,13 +95,13 @@ def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:
         + f" FROM {view}"
     )
     ok = " AND ".join(flags)
-    names = ", ".join(
+    broken = ", ".join(
         f"IF({flag}, NULL, {_string(name)})"
         for (name, _), flag in zip(row_rules, flags, strict=True)
     )
     valid = flagged.where(ok).selectExpr(*columns)
     quarantine = flagged.where(f"NOT ({ok})").selectExpr(
-        *columns, f"filter(array({names}), x -> x IS NOT NULL) AS {FAILED_RULES}"
+        *columns, f"filter(array({broken}), x -> x IS NOT NULL) AS {FAILED_RULES}"
     )
     return valid, quarantine
 
