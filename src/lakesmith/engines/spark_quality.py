@@ -40,10 +40,27 @@ def evaluate(
     resolve_table: Callable[[str], DataFrame] | None = None,
     now: datetime | None = None,
 ) -> QualityResult:
-    """Run every rule against a Spark frame; see ``lakesmith.quality.evaluate.evaluate``."""
+    """Run every rule against a Spark frame; see ``lakesmith.quality.evaluate.evaluate``.
+
+    Its queries read a temporary view of ``frame``, dropped before returning: a view would
+    keep a pinned frame's data for the rest of the session.
+    """
+    view = _view(frame)
+    try:
+        return _evaluate(rules, frame, view, resolve_table, now)
+    finally:
+        frame.sparkSession.catalog.dropTempView(view)
+
+
+def _evaluate(
+    rules: r.RuleSet,
+    frame: DataFrame,
+    view: str,
+    resolve_table: Callable[[str], DataFrame] | None,
+    now: datetime | None,
+) -> QualityResult:
     named = rules.named()
     preds = {n: passes(rule) for n, rule in named if isinstance(rule, r.ROW_CHECKS)}
-    view = _view(frame)
     counts = _counts(frame, view, preds)
     freshness = {n: rule for n, rule in named if isinstance(rule, r.Freshness)}
     newest: dict[str, Any] = {}
@@ -66,6 +83,19 @@ def evaluate(
     )
 
 
+def pin(frame: DataFrame) -> DataFrame:
+    """The frame computed once and kept by the executors: the checks, the split and the
+    writes that follow read it instead of running the node's transform again each time
+    (and a nondeterministic transform cannot give them different rows).
+
+    A local checkpoint, not ``persist``: serverless compute refuses DataFrame caching
+    (NOT_SUPPORTED_WITH_SERVERLESS), and Spark Connect has local checkpoints since 4.0.
+    It is released with the frame: Spark Connect removes the cached relation when the
+    Python object goes, classic Spark's context cleaner when the JVM collects the RDD.
+    """
+    return frame.localCheckpoint(eager=True)
+
+
 def split(
     rules: r.RuleSet, frame: DataFrame, names: Collection[str] | None = None
 ) -> tuple[DataFrame, DataFrame]:
@@ -73,6 +103,7 @@ def split(
     names of the rules they broke.
 
     Both are lazy: one projection computes each rule's pass flag, two filters split on them.
+    No temporary view: the frames outlive this call, and so would its hold on ``frame``.
     """
     from pyspark.sql import functions as F
 
@@ -84,15 +115,13 @@ def split(
     columns = [quote(c) for c in frame.columns]
     if not row_rules:
         return frame, frame.limit(0).withColumn(FAILED_RULES, F.array().cast("array<string>"))
-    view = _view(frame)
     flags = [f"__p{i}" for i in range(len(row_rules))]
-    flagged = frame.sparkSession.sql(
-        f"SELECT {', '.join(columns)}, "
-        + ", ".join(
+    flagged = frame.selectExpr(
+        *columns,
+        *(
             f"{to_sql(passes(rule), DIALECT)} AS {flag}"
             for (_, rule), flag in zip(row_rules, flags, strict=True)
-        )
-        + f" FROM {view}"
+        ),
     )
     ok = " AND ".join(flags)
     broken = ", ".join(

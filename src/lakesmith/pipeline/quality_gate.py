@@ -61,7 +61,7 @@ def check(quality: models.NodeQuality, output: Any, root: Path, table: str) -> G
     else:  # a Spark frame: only the spark engine makes them, so pyspark is installed
         from lakesmith.engines import spark_quality
 
-        data = output
+        data = spark_quality.pin(output)  # the transform runs once for checks and writes
         result = spark_quality.evaluate(rules, data)
         split = partial(spark_quality.split, rules, data)
     error_rows = any(x.fail_count for x in result.rules if x.severity == "error")
