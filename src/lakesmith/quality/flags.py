@@ -41,8 +41,12 @@ class Flags:
     passes: pl.DataFrame
 
     def sample(self, name: str, columns: Sequence[str], size: int) -> list[Any]:
-        """The first ``size`` failing values of a rule (a list per row for several columns)."""
-        at = (~self.passes[name]).arg_true().head(size)
+        """The first ``size`` failing values of a rule (a list per row for several columns).
+
+        A lazy filter + head stops at the first failing rows; ``arg_true`` would list all.
+        """
+        failing = pl.LazyFrame({"passes": self.passes[name]}).with_row_index()
+        at = failing.filter(~pl.col("passes")).head(size).collect()["index"]
         rows = self.data.select(columns)[at]
         return [row[0] if len(row) == 1 else list(row) for row in rows.iter_rows()]
 
