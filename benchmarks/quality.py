@@ -2,6 +2,10 @@
 
 Runs with no arguments; input cached in benchmarks/.data/ (gitignored). Ends with one JSON line.
 
+The pipeline's quality gate on the same rules: ``gate_quarantine_vs_check_only`` is what the
+quarantine split adds to the check; ``gate_two_passes_vs_one`` compares the gate with its former
+shape (evaluate, then split evaluating every rule again), above 1 means the one pass is faster.
+
 Comparison baselines, when the ``bench`` extra is installed (``make bench`` installs it): the same
 10 rules as a pandera schema (Polars backend, lazy validation) and as a Great Expectations 1.x
 suite (pandas datasource). Each baseline must find exactly lakesmith's failing rows, rule by
@@ -19,13 +23,14 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import polars as pl
 
 from lakesmith.quality import rules as r
-from lakesmith.quality.evaluate import evaluate, split
+from lakesmith.quality.evaluate import evaluate
+from lakesmith.quality.flags import flag, split
 
 ROWS = 10_000_000
 DATA = Path(__file__).parent / ".data" / "quality_10m.parquet"
@@ -310,6 +315,48 @@ def baselines(
     return figures | ({"baselines_skipped": skipped} if skipped else {})
 
 
+def gate_figures(frame: pl.DataFrame) -> dict[str, object]:
+    """The pipeline's quality gate on the same rules, as a node runs it.
+
+    Quarantine against check-only (``on_error: warn``: the same evaluation, no split), and
+    against the gate's former two passes: evaluate, then split recomputing every rule's
+    verdicts. The baseline runs today's functions, so the difference is the second pass alone;
+    it must quarantine exactly the gate's rows with the same reasons before it is timed.
+    """
+    from lakesmith.config.models import NodeQuality
+    from lakesmith.pipeline.quality_gate import check
+
+    def gate(on_error: Literal["warn", "quarantine"]) -> Callable[[], Any]:
+        quality = NodeQuality(rules=RULES.rules, on_error=on_error)
+        return lambda: check(quality, frame, Path.cwd(), "orders")
+
+    errors = {
+        n
+        for n, rule in RULES.named()
+        if isinstance(rule, r.ROW_CHECKS) and RULES.severity(rule) == "error"
+    }
+
+    def two_passes() -> pl.DataFrame:
+        evaluate(RULES, frame)
+        return flag(RULES, frame).split(errors)[1]
+
+    one = gate("quarantine")().quarantine
+    if not one.equals(two_passes()):
+        raise AssertionError("the two-pass baseline quarantines other rows than the gate")
+    check_s = statistics.median(timed(gate("warn"))[0] for _ in range(RUNS))
+    gate_s = statistics.median(timed(gate("quarantine"))[0] for _ in range(RUNS))
+    two_s = statistics.median(timed(two_passes)[0] for _ in range(RUNS))
+    return {
+        "gate_check_only_s": round(check_s, 3),
+        "gate_quarantine_s": round(gate_s, 3),
+        "gate_quarantine_rows_per_s": round(frame.height / gate_s),
+        "gate_quarantined_rows": one.height,
+        "gate_quarantine_vs_check_only": round(gate_s / check_s, 2),
+        "gate_two_passes_s": round(two_s, 3),
+        "gate_two_passes_vs_one": round(two_s / gate_s, 2),
+    }
+
+
 def _skipped(package: str, exc: ImportError) -> str:
     print(
         f"note: {package} baseline skipped ({exc}); `make bench` installs the bench extra "
@@ -339,6 +386,8 @@ def main() -> None:
         "quarantined_rows": quarantine.height,
         "valid_rows": valid.height,
     }
+    print("quality gate: check-only, quarantine, two-pass baseline", file=sys.stderr)
+    figures.update(gate_figures(frame))
     try:
         from lakesmith.quality.profile import profile
 

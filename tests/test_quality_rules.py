@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from lakesmith.errors import ConfigError
 from lakesmith.quality import rules as r
 from lakesmith.quality.compiler import count_failures_sql, passes, to_polars, to_sql
-from lakesmith.quality.evaluate import FAILED_RULES, evaluate, split
+from lakesmith.quality.evaluate import evaluate
+from lakesmith.quality.flags import FAILED_RULES, split
 
 ROW = st.fixed_dictionaries(
     {

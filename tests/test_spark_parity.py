@@ -357,6 +357,59 @@ def test_quality_results_and_quarantine_are_the_same(twins: Callable[..., Any]) 
     assert quarantine["_failed_rules"].to_list()[0] == ["matches_email", "positive"]
 
 
+def test_quality_gate_runs_the_transform_once_on_spark(twins: Callable[..., Any]) -> None:
+    """The check, the quarantine split and both writes read one pinned copy of the node's
+    output: an expensive (or nondeterministic) transform runs once per row, not per query.
+    (The in_set rule has more values than LARGE_SET: a subquery in the split's projection.)"""
+    _, on_spark = twins()
+    calls = on_spark.root / "calls.txt"
+    on_spark.write(
+        "counted_tx.py",
+        """\
+        import narwhals as nw
+        from pyspark.sql import functions as F
+
+        def tick(orders, params):
+            def seen(order_id):
+                with open(params["calls"], "a") as out:
+                    out.write(".")
+                return order_id
+
+            counted = F.udf(seen, "bigint").asNondeterministic()
+            native = nw.to_native(orders)
+            return native.withColumn("order_id", counted("order_id"))
+        """,
+    )
+    on_spark.pipeline(
+        f"""\
+        name: main
+        nodes:
+          - name: silver
+            inputs: {{orders: {{connection: files, path: orders.parquet}}}}
+            transform: {{python: "counted_tx:tick", params: {{calls: "{calls}"}}}}
+            write: {{table: silver.orders, mode: overwrite}}
+            quality:
+              on_error: quarantine
+              rules:
+                - {{check: in_range, column: amount, min: 0, name: positive}}
+                - {{check: not_null, column: email, severity: warn}}
+                - {{check: in_set, column: order_id, values: {list(range(1, 101))}}}
+        """
+    )
+    orders = pl.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4, 5, 6],
+            "amount": [10.0, -1.0, 5.0, -2.0, 3.0, 4.0],
+            "email": ["a@x.io", None, "c@x.io", "d@x.io", None, "f@x.io"],
+        }
+    )
+    on_spark.parquet("orders.parquet", orders)
+    silver = on_spark.node(run(on_spark, "spark"), "silver")
+    assert (silver.status, silver.rows_out, silver.quarantined) == ("succeeded", 4, 2)
+    assert on_spark.table("silver.orders_quarantine")["order_id"].sort().to_list() == [2, 4]
+    assert len(calls.read_text()) == orders.height
+
+
 # --- SQL, Python transforms, incremental reads -------------------------------------------
 
 

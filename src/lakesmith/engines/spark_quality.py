@@ -8,7 +8,7 @@ query (``count_failures_sql``); failing samples are fetched only for rules that 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +16,13 @@ from lakesmith.errors import LakesmithError
 from lakesmith.quality import rules as r
 from lakesmith.quality.compiler import Pred, count_failures_sql, passes, to_sql
 from lakesmith.quality.evaluate import (
-    FAILED_RULES,
     SAMPLE,
     QualityResult,
     assemble,
     query_inputs,
     rule_columns,
 )
+from lakesmith.quality.flags import FAILED_RULES
 
 from .spark_engine import quote
 from .spark_sql import run_sql
@@ -40,10 +40,27 @@ def evaluate(
     resolve_table: Callable[[str], DataFrame] | None = None,
     now: datetime | None = None,
 ) -> QualityResult:
-    """Run every rule against a Spark frame; see ``lakesmith.quality.evaluate.evaluate``."""
+    """Run every rule against a Spark frame; see ``lakesmith.quality.evaluate.evaluate``.
+
+    Its queries read a temporary view of ``frame``, dropped before returning: a view would
+    keep a pinned frame's data for the rest of the session.
+    """
+    view = _view(frame)
+    try:
+        return _evaluate(rules, frame, view, resolve_table, now)
+    finally:
+        frame.sparkSession.catalog.dropTempView(view)
+
+
+def _evaluate(
+    rules: r.RuleSet,
+    frame: DataFrame,
+    view: str,
+    resolve_table: Callable[[str], DataFrame] | None,
+    now: datetime | None,
+) -> QualityResult:
     named = rules.named()
     preds = {n: passes(rule) for n, rule in named if isinstance(rule, r.ROW_CHECKS)}
-    view = _view(frame)
     counts = _counts(frame, view, preds)
     freshness = {n: rule for n, rule in named if isinstance(rule, r.Freshness)}
     newest: dict[str, Any] = {}
@@ -66,35 +83,54 @@ def evaluate(
     )
 
 
-def split(rules: r.RuleSet, frame: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Rows passing every row-level rule, and the rest with the names of the rules they broke.
+def pin(frame: DataFrame) -> DataFrame:
+    """The frame computed once and kept by the executors: the checks, the split and the
+    writes that follow read it instead of running the node's transform again each time
+    (and a nondeterministic transform cannot give them different rows).
+
+    A local checkpoint, not ``persist``: serverless compute refuses DataFrame caching
+    (NOT_SUPPORTED_WITH_SERVERLESS), and Spark Connect has local checkpoints since 4.0.
+    It is released with the frame: Spark Connect removes the cached relation when the
+    Python object goes, classic Spark's context cleaner when the JVM collects the RDD.
+    """
+    return frame.localCheckpoint(eager=True)
+
+
+def split(
+    rules: r.RuleSet, frame: DataFrame, names: Collection[str] | None = None
+) -> tuple[DataFrame, DataFrame]:
+    """Rows passing every row-level rule (of ``names``, if given), and the rest with the
+    names of the rules they broke.
 
     Both are lazy: one projection computes each rule's pass flag, two filters split on them.
+    No temporary view: the frames outlive this call, and so would its hold on ``frame``.
     """
     from pyspark.sql import functions as F
 
-    row_rules = [(n, rule) for n, rule in rules.named() if isinstance(rule, r.ROW_CHECKS)]
+    row_rules = [
+        (n, rule)
+        for n, rule in rules.named()
+        if isinstance(rule, r.ROW_CHECKS) and (names is None or n in names)
+    ]
     columns = [quote(c) for c in frame.columns]
     if not row_rules:
         return frame, frame.limit(0).withColumn(FAILED_RULES, F.array().cast("array<string>"))
-    view = _view(frame)
     flags = [f"__p{i}" for i in range(len(row_rules))]
-    flagged = frame.sparkSession.sql(
-        f"SELECT {', '.join(columns)}, "
-        + ", ".join(
+    flagged = frame.selectExpr(
+        *columns,
+        *(
             f"{to_sql(passes(rule), DIALECT)} AS {flag}"
             for (_, rule), flag in zip(row_rules, flags, strict=True)
-        )
-        + f" FROM {view}"
+        ),
     )
     ok = " AND ".join(flags)
-    names = ", ".join(
+    broken = ", ".join(
         f"IF({flag}, NULL, {_string(name)})"
         for (name, _), flag in zip(row_rules, flags, strict=True)
     )
     valid = flagged.where(ok).selectExpr(*columns)
     quarantine = flagged.where(f"NOT ({ok})").selectExpr(
-        *columns, f"filter(array({names}), x -> x IS NOT NULL) AS {FAILED_RULES}"
+        *columns, f"filter(array({broken}), x -> x IS NOT NULL) AS {FAILED_RULES}"
     )
     return valid, quarantine
 

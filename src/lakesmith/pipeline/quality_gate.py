@@ -6,7 +6,9 @@ frames as Spark SQL (``lakesmith.engines.spark_quality``), with the same results
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import polars as pl
 
 from lakesmith.config import models
 from lakesmith.errors import LakesmithError
-from lakesmith.quality.evaluate import QualityResult, evaluate, split
+from lakesmith.quality.evaluate import QualityResult, evaluate_flags
 from lakesmith.quality.rules import ROW_CHECKS, RuleSet, load_rules
 
 
@@ -51,15 +53,17 @@ def check(quality: models.NodeQuality, output: Any, root: Path, table: str) -> G
         QualityFailed: error rules failed and ``on_error`` is ``fail``.
     """
     rules = rule_set(quality, root)
+    split: Callable[[Collection[str]], tuple[Any, Any]]
     if isinstance(output, pl.LazyFrame | pl.DataFrame):
         data: Any = output.collect() if isinstance(output, pl.LazyFrame) else output
-        evaluate_on, split_on = evaluate, split
+        result, flags = evaluate_flags(rules, data)
+        split = flags.split  # the verdicts just counted: no rule runs twice
     else:  # a Spark frame: only the spark engine makes them, so pyspark is installed
         from lakesmith.engines import spark_quality
 
-        data = output
-        evaluate_on, split_on = spark_quality.evaluate, spark_quality.split
-    result = evaluate_on(rules, data)
+        data = spark_quality.pin(output)  # the transform runs once for checks and writes
+        result = spark_quality.evaluate(rules, data)
+        split = partial(spark_quality.split, rules, data)
     error_rows = any(x.fail_count for x in result.rules if x.severity == "error")
     if quality.on_error == "warn" or (quality.on_error == "fail" and result.passed):
         return GateResult(data, None, result)
@@ -73,15 +77,12 @@ def check(quality: models.NodeQuality, output: Any, root: Path, table: str) -> G
             "go to <table>_quarantine) or warn",
             result=result,
         )
-    errors_only = RuleSet(
-        rules=[
-            rule.model_copy(update={"name": name})
-            for name, rule in rules.named()
-            if rules.severity(rule) == "error"
-        ]
-    )
-    row_rules = {name for name, rule in errors_only.named() if isinstance(rule, ROW_CHECKS)}
-    if not any(x.fail_count for x in result.rules if x.name in row_rules):
+    row_errors = {
+        name
+        for name, rule in rules.named()
+        if isinstance(rule, ROW_CHECKS) and rules.severity(rule) == "error"
+    }
+    if not any(x.fail_count for x in result.rules if x.name in row_errors):
         return GateResult(data, None, result)  # only table-level rules failed: no row to move
-    valid, quarantine = split_on(errors_only, data)
+    valid, quarantine = split(row_errors)
     return GateResult(valid, quarantine, result)
