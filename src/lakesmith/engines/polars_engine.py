@@ -80,8 +80,12 @@ class PolarsEngine:
         self.duckdb = dict(duckdb or {})
 
     def read_table(self, ref: TableRef) -> pl.LazyFrame:
+        """The table as of its version now: every run of the plan reads that version (an
+        incremental batch is counted, then written, from the same rows)."""
+        from deltalake import DeltaTable
+
         where = self.catalog.require(ref)
-        return pl.scan_delta(where.uri, storage_options=where.storage_options)
+        return pl.scan_delta(DeltaTable(where.uri, storage_options=where.storage_options))
 
     def read_path(
         self,
