@@ -484,7 +484,7 @@ def _scd2(
         [pl.col(c).ne_missing(pl.col(f"{c}__cur")) for c in tracked] or [pl.lit(False)]
     )
     changed = found & differs
-    keyed = pl.col("__keyed")
+    keyed = pl.col("__keyed")  # a changed key: a keyed row and an unkeyed one; a new key: one
     key_cols = {k: f"{_MERGE_KEY_PREFIX}{k}" for k in spec.keys}
     stage = FrameStream(
         versioned.join(current, on=spec.keys, how="left", suffix="__cur", nulls_equal=True)
