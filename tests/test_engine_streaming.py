@@ -1,8 +1,9 @@
 """The embedded engine streams: lazy frames flow into Delta writes and DuckDB batch by batch.
 
 What users rely on: every row arrives, the story's row count and sample are right, a plan
-that fails half-way leaves the table as it was and reports the plan's own error, and a SQL
-node reads only the columns its query uses.
+that fails half-way leaves the table as it was and reports the plan's own error, a merge or
+scd2 source repeating a key anywhere fails before anything is written, and a SQL node reads
+only the columns its query uses.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ import pytest
 from deltalake import DeltaTable
 
 from lakesmith.catalog import LocalCatalog, TableRef
-from lakesmith.config.models import AppendWrite, OverwriteWrite, ReplaceWhereWrite
+from lakesmith.config.models import (
+    AppendWrite,
+    MergeWrite,
+    OverwriteWrite,
+    ReplaceWhereWrite,
+    Scd2Write,
+)
 from lakesmith.engines.polars_engine import PolarsEngine
 from lakesmith.engines.sql_reads import QueryReads
-from lakesmith.errors import SqlError
+from lakesmith.errors import SqlError, WriteError
 
 ROWS = 300_000  # several streaming batches
 
@@ -42,6 +49,28 @@ def table(engine: PolarsEngine) -> DeltaTable:
     return DeltaTable(engine.catalog.location(REF).uri)
 
 
+def failing_at_the_last_row() -> pl.LazyFrame:
+    return numbers().with_columns(
+        pl.when(pl.col("id") == ROWS - 1)
+        .then(pl.lit("not a number"))
+        .otherwise(pl.col("text"))
+        .cast(pl.Int64, strict=True)
+        .alias("text")
+    )
+
+
+def merge() -> MergeWrite:
+    return MergeWrite(table=REF.full_name, mode="merge", keys=["id"])
+
+
+def scd2() -> Scd2Write:
+    return Scd2Write(table=REF.full_name, mode="scd2", keys=["id"])
+
+
+def read(engine: PolarsEngine) -> pl.DataFrame:
+    return pl.read_delta(engine.catalog.location(REF).uri)
+
+
 def test_a_lazy_overwrite_writes_every_row_and_reports_count_and_sample(engine) -> None:
     result = engine.write(numbers().filter(pl.col("bucket") != 3), REF, overwrite())
     expected = numbers().filter(pl.col("bucket") != 3).collect()
@@ -54,18 +83,75 @@ def test_a_lazy_overwrite_writes_every_row_and_reports_count_and_sample(engine) 
 
 def test_a_plan_failing_half_way_raises_its_own_error_and_leaves_the_table(engine) -> None:
     engine.write(numbers(10), REF, overwrite())
-    late_failure = numbers().with_columns(
-        pl.when(pl.col("id") == ROWS - 1)
-        .then(pl.lit("not a number"))
-        .otherwise(pl.col("text"))
-        .cast(pl.Int64, strict=True)
-        .alias("text")
-    )
-    for spec in (overwrite(), AppendWrite(table=REF.full_name, mode="append")):
+    late_failure = failing_at_the_last_row()
+    for spec in (overwrite(), AppendWrite(table=REF.full_name, mode="append"), merge()):
         with pytest.raises(pl.exceptions.InvalidOperationError, match="not a number"):
             engine.write(late_failure, REF, spec)
         assert table(engine).version() == 0
         assert pl.read_delta(engine.catalog.location(REF).uri).height == 10
+
+
+def test_an_scd2_source_failing_half_way_raises_its_own_error_and_leaves_the_table(
+    engine,
+) -> None:
+    late_failure = failing_at_the_last_row()
+    with pytest.raises(pl.exceptions.InvalidOperationError, match="not a number"):
+        engine.write(late_failure, REF, scd2())  # the first write creates the table
+    assert not DeltaTable.is_deltatable(engine.catalog.location(REF).uri)
+    engine.write(numbers(10), REF, scd2())
+    with pytest.raises(pl.exceptions.InvalidOperationError, match="not a number"):
+        engine.write(late_failure, REF, scd2())  # the MERGE of the staged changes
+    assert table(engine).version() == 0
+
+
+def test_a_lazy_merge_streams_its_source_and_the_story_counts_it(engine) -> None:
+    engine.write(numbers(), REF, overwrite())
+    half = ROWS // 2
+    source = numbers().with_columns(pl.col("id") + half, pl.lit("new").alias("text"))
+    result = engine.write(source, REF, merge())
+    assert result.rows == ROWS
+    assert result.sample == source.head(20).collect().to_dicts()
+    assert result.metrics["num_source_rows"] == ROWS
+    assert result.metrics["num_target_rows_updated"] == ROWS - half
+    assert result.metrics["num_target_rows_inserted"] == half
+    written = read(engine)
+    assert written.height == ROWS + half
+    assert written.filter(pl.col("text") == "new")["id"].sort().to_list() == list(
+        range(half, ROWS + half)
+    )
+
+
+@pytest.mark.parametrize("spec", [merge(), scd2()], ids=["merge", "scd2"])
+def test_a_key_repeated_in_the_last_batch_fails_before_anything_is_written(engine, spec) -> None:
+    engine.write(numbers(10), REF, spec)
+    repeated = pl.concat([numbers(), numbers(1)])  # id 0 again, after 300k rows
+    with pytest.raises(WriteError, match="1 key\\(s\\) appear more than once") as info:
+        engine.write(repeated, REF, spec)
+    assert "{'id': 0}" in info.value.message
+    assert table(engine).version() == 0
+
+
+def test_a_lazy_scd2_stages_changed_and_new_keys_and_the_story_counts_the_source(
+    engine,
+) -> None:
+    engine.write(numbers(), REF, scd2())
+    changed = pl.col("id") % 10 == 0  # 1 in 10 keys changes, and as many new keys arrive
+    source = numbers().with_columns(
+        pl.when(changed).then(pl.lit("changed")).otherwise(pl.col("text")).alias("text")
+    )
+    source = pl.concat([source, numbers(ROWS // 10).with_columns(pl.col("id") + ROWS)])
+    result = engine.write(source, REF, scd2())
+    assert result.rows == ROWS + ROWS // 10
+    assert result.sample == source.head(20).collect().to_dicts()
+    assert result.metrics["num_target_rows_updated"] == ROWS // 10  # versions closed
+    assert result.metrics["num_target_rows_inserted"] == 2 * (ROWS // 10)
+    written = read(engine)
+    current = written.filter(pl.col("is_current"))
+    assert current.height == ROWS + ROWS // 10
+    assert current.filter(pl.col("text") == "changed").height == ROWS // 10
+    closed = written.filter(~pl.col("is_current"))
+    assert closed.height == ROWS // 10
+    assert closed["valid_to"].null_count() == 0
 
 
 def test_an_empty_lazy_append_commits_nothing(engine) -> None:

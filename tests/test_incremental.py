@@ -396,3 +396,89 @@ def test_a_run_that_read_a_watermark_another_run_moved_reruns_and_loads_nothing_
     assert report.metrics["conflict_reruns"] == 1
     assert ids(project, "bronze.events") == [1, 2, 3]  # loaded once, by the inner run
     assert committed(project, "bronze.events") == {"src": datetime(2024, 3, 1, 3)}
+
+
+ARRIVE = """\
+    from pathlib import Path
+
+    import polars as pl
+    from deltalake import write_deltalake
+
+    def arrive(src, params):
+        '''The first time: more rows land in the source after the batch was counted.'''
+        flag = Path(params["flag"])
+        if not flag.exists():
+            flag.touch()
+            late = pl.DataFrame({"id": params["ids"]}).with_columns(
+                pl.format("v{}", "id").alias("v")
+            )
+            if params["path"].endswith(".csv"):
+                old = pl.read_csv(params["path"])
+                late = late.with_columns(updated_at=pl.lit("2024-03-01 09:00:00"))
+                pl.concat([old, late]).write_csv(params["path"])
+            else:
+                write_deltalake(params["path"], late.to_arrow(), mode="append")
+        return src
+    """
+
+
+def test_rows_landing_after_the_batch_was_counted_wait_for_the_next_run(
+    project: Project,
+) -> None:
+    """The batch is counted, then read again by the write: files get rows above its newest
+    value, a Delta table gets a commit (also below it). The write holds what was counted; the
+    next run loads the rows above the watermark, once."""
+    name = module(project, ARRIVE)
+    flags = project.root / "flag-csv", project.root / "flag-delta"
+    bronze = table_uri(project, "bronze.events")
+    write_deltalake(bronze, events(3).select("id", "v").to_arrow())
+    project.csv("events.csv", events(3))
+    csv_path = project.root / "data" / "events.csv"
+    project.pipeline(
+        f"""\
+        name: main
+        nodes:
+          - name: from_files
+            inputs:
+              src: {{connection: files, path: events.csv, incremental: {{column: id}}}}
+            transform:
+              python: "{name}:arrive"
+              params: {{flag: "{flags[0]}", path: "{csv_path}", ids: [4, 5]}}
+            write: {{table: silver.from_files, mode: append}}
+          - name: from_delta
+            inputs:
+              src: {{table: bronze.events, incremental: {{column: id}}}}
+            transform:
+              python: "{name}:arrive"
+              params: {{flag: "{flags[1]}", path: "{bronze}", ids: [0, 4, 5]}}
+            write: {{table: silver.from_delta, mode: merge, keys: [id]}}
+        """
+    )
+    first = project.run()
+    for node in ("from_files", "from_delta"):
+        report = project.node(first, node)
+        assert report.status == "succeeded", report.error
+        assert report.inputs[0].rows == report.rows_out == 3
+        assert report.inputs[0].watermark_to == "3"
+        assert ids(project, f"silver.{node}") == [1, 2, 3]
+
+    second = project.run()
+    for node in ("from_files", "from_delta"):
+        report = project.node(second, node)
+        assert report.inputs[0].rows == report.rows_out == 2
+        assert ids(project, f"silver.{node}") == [1, 2, 3, 4, 5]
+    assert project.node(project.run(), "from_delta").status == "no_new_data"
+
+
+def test_rows_without_a_watermark_value_load_with_the_first_batch_only(project: Project) -> None:
+    project.pipeline(APPEND)
+    unknown = events(1, start=9).with_columns(updated_at=pl.lit(None, dtype=pl.String))
+    project.csv("events.csv", pl.concat([events(2), unknown]))
+    report = project.node(project.run(), "load")
+    assert report.inputs[0].rows == report.rows_out == 3  # counted as written
+    assert ids(project, "bronze.events") == [1, 2, 9]
+
+    project.csv("events.csv", pl.concat([events(3), unknown]))
+    report = project.node(project.run(), "load")
+    assert report.inputs[0].rows == report.rows_out == 1
+    assert ids(project, "bronze.events") == [1, 2, 3, 9]

@@ -1,8 +1,9 @@
 """Write modes on delta-rs. Each mode ends in exactly one Delta commit, or none.
 
-The data arrives Delta-ready: collected for merge and scd2 (their key checks and the MERGE
-need every source row), or as a ``FrameStream`` for the other modes, which delta-rs writes
-batch by batch. Nothing here decides *what* to write, only how.
+The data arrives Delta-ready, in memory or as a ``FrameStream`` that delta-rs reads batch by
+batch, in every mode. Merge and scd2 first check a stream's keys in a pass of their own over
+the key columns (a repeated key fails before anything is written), then stream it into the
+MERGE, so memory holds the keys, not the rows. Nothing here decides *what* to write, only how.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from deltalake.table import TableMerger
 from lakesmith.config import models
 from lakesmith.errors import ConcurrentWriteError, LakesmithError, WriteError, disk_error
 
-from .frame_stream import FrameStream
+from .frame_stream import FrameStream, plan_errors
 
 _T = TypeVar("_T")
 Data = pl.DataFrame | FrameStream
@@ -154,9 +155,9 @@ def _apply(
                 predicate=predicate,
             )
         case models.MergeWrite():
-            return _merge(target, _collected(df), spec, exists, commit_metadata, opts)
+            return _merge(target, df, spec, exists, commit_metadata, opts)
         case models.Scd2Write():
-            return _scd2(target, _collected(df), spec, exists, commit_metadata, opts, run_started)
+            return _scd2(target, df, spec, exists, commit_metadata, opts, run_started)
     raise AssertionError(f"unhandled write mode {spec.mode}")
 
 
@@ -276,11 +277,9 @@ def _is_empty(data: Data) -> bool:
     return data.height == 0 if isinstance(data, pl.DataFrame) else data.is_empty()
 
 
-def _collected(data: Data) -> pl.DataFrame:
-    """Merge and scd2 sources, which the engine collects before writing."""
-    if not isinstance(data, pl.DataFrame):
-        raise AssertionError("merge and scd2 take a collected frame")
-    return data
+def _lazy(data: Data) -> pl.LazyFrame:
+    """The rows as a plan: one more pass over a stream reads its source again."""
+    return data.lazy() if isinstance(data, pl.DataFrame) else data.frame
 
 
 def _write(
@@ -329,11 +328,23 @@ def duplicate_keys_error(what: str, count: int, sample: list[dict[str, Any]]) ->
     )
 
 
-def _require_unique_keys(df: pl.DataFrame, keys: list[str], what: str) -> None:
-    require_key_columns(df.columns, keys, what)
-    dupes = df.group_by(keys).len().filter(pl.col("len") > 1)
-    if dupes.height:
-        raise duplicate_keys_error(what, dupes.height, dupes.head(3).drop("len").to_dicts())
+def _require_unique_keys(data: Data, keys: list[str], what: str) -> int:
+    """Fails on a repeated key before anything is written; returns the number of rows.
+
+    One streaming pass over the key columns alone: memory holds one count per key.
+    """
+    require_key_columns(_columns(data), keys, what)
+    counts = _lazy(data).group_by(keys).len()
+    repeated = pl.col("len") > 1
+    found = counts.select(
+        pl.col("len").sum().alias("rows"),
+        repeated.sum().alias("repeated"),
+        pl.struct(keys).filter(repeated).head(3).implode().alias("sample"),
+    ).collect(engine="streaming")
+    rows, count, sample = found.row(0)
+    if count:
+        raise duplicate_keys_error(what, count, sample)
+    return rows
 
 
 def scd2_tracked(columns: list[str], spec: models.Scd2Write) -> list[str]:
@@ -361,16 +372,20 @@ def scd2_tracked(columns: list[str], spec: models.Scd2Write) -> list[str]:
 
 def _merger(
     uri: Target,
-    source: pl.DataFrame,
+    source: Data,
     on: str,
     spec: models.MergeWrite | models.Scd2Write,
     metadata: Mapping[str, str] | None,
     opts: dict[str, str] | None,
 ) -> TableMerger:
-    """A MERGE of ``source`` into the table, with the aliases conditions are written against."""
+    """A MERGE of ``source`` into the table, with the aliases conditions are written against.
+
+    delta-rs executes it streamed (``streamed_exec``, its default): the source is read once,
+    batch by batch, while the target is joined against it.
+    """
     table = uri if isinstance(uri, DeltaTable) else DeltaTable(uri, storage_options=opts)
     return table.merge(
-        source.to_arrow(),
+        source.to_arrow() if isinstance(source, pl.DataFrame) else source,
         predicate=on,
         source_alias="source",
         target_alias="target",
@@ -381,7 +396,7 @@ def _merger(
 
 def _merge(
     uri: Target,
-    df: pl.DataFrame,
+    df: Data,
     spec: models.MergeWrite,
     exists: bool,
     metadata: Mapping[str, str] | None,
@@ -391,7 +406,7 @@ def _merge(
     if not exists:  # a new table: only the insert clause can apply, so one plain write
         rows = _where(df, spec.insert_condition) if spec.insert_condition else df
         return _write(uri, rows, spec, "error", metadata=metadata, opts=opts)
-    if df.height == 0 and not spec.delete_unmatched:
+    if _is_empty(df) and not spec.delete_unmatched:
         return None
     on = " AND ".join(f"target.{quote(k)} = source.{quote(k)}" for k in spec.keys)
     merger = _merger(uri, df, on, spec, metadata, opts)
@@ -404,8 +419,9 @@ def _merge(
     return merger.execute()
 
 
-def _where(df: pl.DataFrame, condition: str) -> pl.DataFrame:
-    """Rows of the source that satisfy a MERGE condition written against ``source.``."""
+def _where(df: Data, condition: str) -> pl.DataFrame:
+    """Rows of the source that satisfy a MERGE condition written against ``source.``: the
+    first version of a merged table, held in memory (DuckDB reads a stream batch by batch)."""
     import duckdb
 
     con = duckdb.connect()
@@ -423,74 +439,76 @@ def _where(df: pl.DataFrame, condition: str) -> pl.DataFrame:
 
 def _scd2(
     uri: Target,
-    df: pl.DataFrame,
+    df: Data,
     spec: models.Scd2Write,
     exists: bool,
     metadata: Mapping[str, str] | None,
     opts: dict[str, str] | None,
     run_started: datetime,
 ) -> dict[str, Any] | None:
-    """Type-2 history as one MERGE over a staged union.
+    """Type-2 history as one MERGE over a staged stream.
 
     Changed keys appear twice in the stage: once with their key (closes the current
     version) and once with a NULL merge key (never matches, so it inserts the new version).
+    The stage is a plan joining the source with the table's current versions (keys and
+    tracked columns), streamed into the MERGE.
     """
-    _require_unique_keys(df, spec.keys, "scd2")
-    tracked = scd2_tracked(df.columns, spec)
+    rows = _require_unique_keys(df, spec.keys, "scd2")
+    if isinstance(df, FrameStream):  # read below through other plans, not through df
+        df.counted(rows)
+    tracked = scd2_tracked(_columns(df), spec)
     ts_type = pl.Datetime("us", "UTC")
     if spec.effective_column:
         effective = pl.col(spec.effective_column).cast(ts_type)
     else:
         effective = pl.lit(run_started, dtype=ts_type)
-    versioned = df.with_columns(
+    versioned = _lazy(df).with_columns(
         effective.alias(spec.valid_from),
         pl.lit(None, dtype=ts_type).alias(spec.valid_to),
         pl.lit(True).alias(spec.is_current),
     )
     if not exists:
-        return _write(uri, versioned, spec, "error", metadata=metadata, opts=opts)
+        first = FrameStream(versioned)
+        with plan_errors(first):
+            return _write(uri, first, spec, "error", metadata=metadata, opts=opts)
 
     current = (
         pl.scan_delta(uri, storage_options=None if isinstance(uri, DeltaTable) else opts)
         .filter(pl.col(spec.is_current))
         .select([*spec.keys, *tracked])
-        .collect()
+        .with_columns(pl.lit(True).alias("__found"))
     )
-    joined = versioned.join(
-        current.with_columns(pl.lit(True).alias("__found")),
-        on=spec.keys,
-        how="left",
-        suffix="__cur",
-        nulls_equal=True,
-    )
-    matched = pl.col("__found").fill_null(False)
+    columns = versioned.collect_schema().names()
+    found = pl.col("__found").fill_null(False)
     differs = pl.any_horizontal(
         [pl.col(c).ne_missing(pl.col(f"{c}__cur")) for c in tracked] or [pl.lit(False)]
     )
-    changed = joined.filter(matched & differs).select(versioned.columns)
-    new = joined.filter(~matched).select(versioned.columns)
-    if changed.height == 0 and new.height == 0:
-        return None
+    changed = found & differs
+    keyed = pl.col("__keyed")  # a changed key: a keyed row and an unkeyed one; a new key: one
     key_cols = {k: f"{_MERGE_KEY_PREFIX}{k}" for k in spec.keys}
-    stage = pl.concat(
-        [
-            changed.with_columns(pl.col(k).alias(mk) for k, mk in key_cols.items()),
-            pl.concat([changed, new]).with_columns(
-                pl.lit(None, dtype=df.schema[k]).alias(mk) for k, mk in key_cols.items()
-            ),
-        ]
+    stage = FrameStream(
+        versioned.join(current, on=spec.keys, how="left", suffix="__cur", nulls_equal=True)
+        .filter(changed | ~found)
+        .with_columns(
+            pl.when(changed).then(pl.lit([True, False])).otherwise(pl.lit([False])).alias("__keyed")
+        )
+        .explode("__keyed")
+        .select(*columns, *(pl.when(keyed).then(pl.col(k)).alias(mk) for k, mk in key_cols.items()))
     )
+    if stage.is_empty():
+        return None
     on = " AND ".join(f"target.{quote(k)} = source.{quote(mk)}" for k, mk in key_cols.items())
     on += f" AND target.{quote(spec.is_current)} = true"
-    inserts = {quote(c): f"source.{quote(c)}" for c in versioned.columns}
-    return (
-        _merger(uri, stage, on, spec, metadata, opts)
-        .when_matched_update(
-            {
-                quote(spec.valid_to): f"source.{quote(spec.valid_from)}",
-                quote(spec.is_current): "false",
-            }
+    inserts = {quote(c): f"source.{quote(c)}" for c in columns}
+    with plan_errors(stage):
+        return (
+            _merger(uri, stage, on, spec, metadata, opts)
+            .when_matched_update(
+                {
+                    quote(spec.valid_to): f"source.{quote(spec.valid_from)}",
+                    quote(spec.is_current): "false",
+                }
+            )
+            .when_not_matched_insert(inserts)
+            .execute()
         )
-        .when_not_matched_insert(inserts)
-        .execute()
-    )

@@ -9,6 +9,7 @@ memory then follows the plan's own state (hash tables, aggregates), not the data
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -57,6 +58,12 @@ class FrameStream:
         self._pending = iter(())
         return True
 
+    def counted(self, rows: int) -> None:
+        """Record ``rows``, counted by another plan over ``frame``, and sample the plan now: for
+        a consumer that reads the rows through plans of its own instead of this stream."""
+        self.rows = rows
+        self.sample = self.frame.head(self.sample_limit).collect(engine="streaming")
+
     def _frames(self) -> Iterator[pl.DataFrame]:
         return iter(self.frame.collect_batches(engine="streaming"))
 
@@ -91,6 +98,18 @@ class FrameStream:
 
         reader = pa.RecordBatchReader.from_batches(self.schema, self._batches())
         return reader.__arrow_c_stream__(requested_schema)
+
+
+@contextmanager
+def plan_errors(data: object) -> Iterator[None]:
+    """Inside: a consumer failing because the plan of ``data`` (a ``FrameStream``) failed
+    raises the plan's own error (a bad cast, an unreadable file), not the consumer's text."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(data, FrameStream) and data.error is not None and data.error is not exc:
+            raise data.error from None
+        raise
 
 
 def _chain(first: list[pl.DataFrame], rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:

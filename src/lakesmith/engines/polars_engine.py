@@ -16,12 +16,12 @@ import polars as pl
 
 from lakesmith.catalog.local import LocalCatalog
 from lakesmith.catalog.table_ref import TableRef
-from lakesmith.config.models import FileFormat, MergeWrite, Scd2Write, WriteSpec
+from lakesmith.config.models import FileFormat, WriteSpec
 from lakesmith.errors import LakesmithError
 
 from . import delta_writes
 from .base import Schema, WriteResult
-from .frame_stream import FrameStream
+from .frame_stream import FrameStream, plan_errors
 from .frames import delta_ready, schema_of
 
 SAMPLE_LIMIT = 20
@@ -62,7 +62,7 @@ def committed(
 
 class PolarsEngine:
     """Reads lazily; writes with delta-rs, streaming the plan batch by batch into the table
-    (merge and scd2 collect their source first)."""
+    (merge and scd2 too, after a pass over the source's keys)."""
 
     name = "polars"
 
@@ -80,8 +80,12 @@ class PolarsEngine:
         self.duckdb = dict(duckdb or {})
 
     def read_table(self, ref: TableRef) -> pl.LazyFrame:
+        """The table as of its version now: every run of the plan reads that version (an
+        incremental batch is counted, then written, from the same rows)."""
+        from deltalake import DeltaTable
+
         where = self.catalog.require(ref)
-        return pl.scan_delta(where.uri, storage_options=where.storage_options)
+        return pl.scan_delta(DeltaTable(where.uri, storage_options=where.storage_options))
 
     def read_path(
         self,
@@ -166,15 +170,14 @@ class PolarsEngine:
         """Write one frame; ``app_transaction`` marks the commit and ``guard`` checks it (see
         ``delta_writes.write``). Other conflicts are retried: each try re-reads the table.
 
-        A lazy frame is streamed into overwrite, append and replace_where writes, so memory
-        does not grow with its rows; its plan runs once per try. An error of the plan itself
-        (a bad cast, an unreadable file) is raised as the plan raised it, not as delta-rs's.
+        A lazy frame is streamed into the table, so memory does not grow with its rows; its
+        plan runs once per try (merge and scd2 run it once more to check the keys first). An
+        error of the plan itself (a bad cast, an unreadable file) is raised as the plan raised
+        it, not as delta-rs's.
         """
         df: delta_writes.Data
         if isinstance(frame, pl.DataFrame):
             df = delta_ready(frame)
-        elif isinstance(spec, MergeWrite | Scd2Write):
-            df = delta_ready(frame.collect())
         else:
             df = FrameStream(delta_ready(frame), sample_limit=SAMPLE_LIMIT)
         where = self.catalog.location(ref)
@@ -197,15 +200,11 @@ class PolarsEngine:
                 guard=guard,
             )
 
-        try:
+        with plan_errors(df):
             if app_transaction is None and guard is None:
                 metrics = delta_writes.retry_conflicts(attempt, retried.append)
             else:  # the caller checked the table before writing: on a conflict, check again
                 metrics = attempt()
-        except Exception as exc:
-            if isinstance(df, FrameStream) and df.error is not None and df.error is not exc:
-                raise df.error from None
-            raise
         before = schemas[-1]
         if retried and metrics is not None:
             metrics = {**metrics, "conflicts_retried": len(retried)}

@@ -465,20 +465,21 @@ def _is_panic(exc: BaseException) -> bool:
 def _batch(lazy: Any, column: str) -> tuple[Any, int, Any]:
     """An incremental batch as a lazy frame, its row count and its newest ``column`` value.
 
-    Polars collects the batch once and counts it in memory. Other engines count it with one
-    aggregate and bound the batch by the newest value seen, so rows arriving in between wait
-    for the next run instead of slipping under the watermark.
+    One aggregate counts the batch and finds its newest value (Polars streams it, holding no
+    rows); the batch is then bounded by that value, so rows arriving before the write wait
+    for the next run instead of slipping under the watermark. The write reads the source
+    again: a Delta table as of the version the node read (the engine pins it), files as they
+    are then. Rows with no ``column`` value are only ever in the first batch (later ones read
+    rows above a watermark), which keeps them so that the count is what is written.
     """
     import narwhals as nw
 
-    if lazy.implementation.is_polars():
-        batch = lazy.collect()
-        return batch.lazy(), len(batch), batch[column].max() if len(batch) else None
     stats = lazy.select(nw.len().alias("rows"), nw.col(column).max().alias("newest"))
-    rows, newest = stats.collect().rows()[0]
+    streaming = {"engine": "streaming"} if lazy.implementation.is_polars() else {}
+    rows, newest = stats.collect(**streaming).rows()[0]
     if newest is None:
         return lazy, rows, None
-    return lazy.filter(nw.col(column) <= newest), rows, newest
+    return lazy.filter((nw.col(column) <= newest) | nw.col(column).is_null()), rows, newest
 
 
 def _infer(path: str) -> Any:
