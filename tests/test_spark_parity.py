@@ -357,6 +357,32 @@ def test_quality_results_and_quarantine_are_the_same(twins: Callable[..., Any]) 
     assert quarantine["_failed_rules"].to_list()[0] == ["matches_email", "positive"]
 
 
+class RefusesCheckpoints:
+    """A frame of compute that refuses local checkpoints, as serverless may: none here."""
+
+    def __init__(self, condition: str) -> None:
+        self.condition = condition
+
+    def localCheckpoint(self, eager: bool) -> Any:
+        from pyspark.errors import AnalysisException
+
+        raise AnalysisException(message=f"[{self.condition}] no", errorClass=self.condition)
+
+
+def test_compute_refusing_checkpoints_gets_its_frame_unpinned_and_other_errors_raise(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pyspark.errors import AnalysisException
+
+    from lakesmith.engines import spark_quality
+
+    refusing = RefusesCheckpoints("NOT_SUPPORTED_WITH_SERVERLESS")
+    assert spark_quality.pin(refusing) is refusing  # type: ignore[arg-type]
+    assert "cannot checkpoint" in caplog.text and "NOT_SUPPORTED_WITH_SERVERLESS" in caplog.text
+    with pytest.raises(AnalysisException, match="DIVIDE_BY_ZERO"):
+        spark_quality.pin(RefusesCheckpoints("DIVIDE_BY_ZERO"))  # type: ignore[arg-type]
+
+
 def test_quality_gate_runs_the_transform_once_on_spark(twins: Callable[..., Any]) -> None:
     """The check, the quarantine split and both writes read one pinned copy of the node's
     output: an expensive (or nondeterministic) transform runs once per row, not per query.

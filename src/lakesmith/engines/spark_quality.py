@@ -7,6 +7,7 @@ query (``count_failures_sql``); failing samples are fetched only for rules that 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 DIALECT = "spark"
+
+log = logging.getLogger(__name__)
 
 
 def evaluate(
@@ -92,8 +95,23 @@ def pin(frame: DataFrame) -> DataFrame:
     (NOT_SUPPORTED_WITH_SERVERLESS), and Spark Connect has local checkpoints since 4.0.
     It is released with the frame: Spark Connect removes the cached relation when the
     Python object goes, classic Spark's context cleaner when the JVM collects the RDD.
+    Compute that refuses checkpoints too (a NOT_SUPPORTED or UNSUPPORTED condition) gets
+    the frame as it is, with a warning: correct, but the transform runs once per use.
     """
-    return frame.localCheckpoint(eager=True)
+    from pyspark.errors import PySparkException
+
+    try:
+        return frame.localCheckpoint(eager=True)
+    except PySparkException as exc:
+        condition = exc.getCondition() or ""
+        if "NOT_SUPPORTED" not in condition and "UNSUPPORTED" not in condition:
+            raise
+        log.warning(
+            "cannot checkpoint a node's output here (%s): its transform runs again for the "
+            "quality checks, the split and each write",
+            condition,
+        )
+        return frame
 
 
 def split(
