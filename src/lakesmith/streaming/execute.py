@@ -232,14 +232,7 @@ class Batch:
     def _already_in_table(self, batch_id: int) -> bool:
         """Whether the table's log holds this batch's app transaction (a crash after the
         write, before the commits log): delta-rs records the id but never checks it."""
-        ref = self.pn.target
-        if not self.engine.table_exists(ref):
-            return False
-        from deltalake import DeltaTable
-
-        where = self.engine.catalog.location(ref)
-        table = DeltaTable(where.uri, storage_options=where.storage_options)
-        done = table.transaction_version(self.app)
+        done = self.engine.transaction_version(self.pn.target, self.app)
         return done is not None and done >= batch_id
 
     def _write(self, offset: Offset, out: BatchReport, *, in_table: bool) -> None:
