@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -73,7 +74,7 @@ class FrameStream:
         frames, buffered = self._pending or self._frames(), self._buffered
         self._pending, self._buffered = None, []
         try:
-            for frame in _chain(buffered, frames):
+            for frame in chain(buffered, frames):
                 if not frame.height:
                     continue
                 self.rows += frame.height
@@ -110,8 +111,3 @@ def plan_errors(data: object) -> Iterator[None]:
         if isinstance(data, FrameStream) and data.error is not None and data.error is not exc:
             raise data.error from None
         raise
-
-
-def _chain(first: list[pl.DataFrame], rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    yield from first
-    yield from rest
